@@ -1,0 +1,153 @@
+//! Response rendering: JSON (`format=1`) exactly as the PHP serializer produces it, and the XML
+//! envelope (`format=2` or no format) that the official Python client needs (kaltura-api.md §2).
+
+use serde_json::Value;
+
+use crate::error::ApiError;
+
+/// The response format a request asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `format=1`.
+    Json,
+    /// `format=2`, and the default when `format` is missing.
+    Xml,
+}
+
+/// The outcome of one action: a result value or an API error.
+pub type Outcome = Result<Value, ApiError>;
+
+/// Renders one outcome as a complete response body; returns (content type, body).
+pub fn render(format: Format, outcome: &Outcome) -> (&'static str, String) {
+    match format {
+        Format::Json => ("application/json", json_text(&outcome_json(outcome))),
+        Format::Xml => ("text/xml", xml_envelope(&outcome_xml(outcome))),
+    }
+}
+
+/// Renders the results of a multirequest (a JSON array / a list of XML items).
+pub fn render_multi(format: Format, outcomes: &[Outcome]) -> (&'static str, String) {
+    match format {
+        Format::Json => {
+            let arr = Value::Array(outcomes.iter().map(outcome_json).collect());
+            ("application/json", json_text(&arr))
+        }
+        Format::Xml => {
+            let mut inner = String::new();
+            for o in outcomes {
+                inner.push_str("<item>");
+                inner.push_str(&outcome_xml(o));
+                inner.push_str("</item>");
+            }
+            ("text/xml", xml_envelope(&inner))
+        }
+    }
+}
+
+/// The JSON value of an outcome (errors as `KalturaAPIException` objects).
+pub fn outcome_json(outcome: &Outcome) -> Value {
+    match outcome {
+        Ok(v) => v.clone(),
+        Err(e) => e.to_json(),
+    }
+}
+
+/// Serializes JSON the way PHP's `json_encode` does by default: `/` is escaped as `\/`.
+/// (A `/` can only occur inside JSON strings, so the replacement is safe.)
+pub fn json_text(v: &Value) -> String {
+    serde_json::to_string(v)
+        .expect("JSON values serialize")
+        .replace('/', "\\/")
+}
+
+fn xml_envelope(inner: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?><xml><result>{inner}</result><executionTime>0.001</executionTime></xml>"
+    )
+}
+
+fn outcome_xml(outcome: &Outcome) -> String {
+    match outcome {
+        Ok(v) => value_xml(v),
+        Err(e) => {
+            let mut s = format!(
+                "<error><code>{}</code><message>{}</message><objectType>KalturaAPIException</objectType><args>",
+                escape(&e.code),
+                escape(&e.message)
+            );
+            for (k, v) in &e.args {
+                s.push_str(&format!(
+                    "<item><objectType>KalturaApiExceptionArg</objectType><name>{}</name><value>{}</value></item>",
+                    escape(k),
+                    escape(v)
+                ));
+            }
+            s.push_str("</args></error>");
+            s
+        }
+    }
+}
+
+/// The XML content of a value: objects as child elements with `objectType` first, arrays as
+/// `<item>` lists, booleans as 1/0, null as nothing.
+fn value_xml(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Bool(b) => if *b { "1" } else { "0" }.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => escape(s),
+        Value::Array(a) => a
+            .iter()
+            .map(|i| format!("<item>{}</item>", value_xml(i)))
+            .collect(),
+        Value::Object(o) => {
+            let mut s = String::new();
+            if let Some(t) = o.get("objectType") {
+                s.push_str(&format!("<objectType>{}</objectType>", value_xml(t)));
+            }
+            for (k, val) in o {
+                if k == "objectType" {
+                    continue;
+                }
+                s.push_str(&format!("<{k}>{}</{k}>", value_xml(val)));
+            }
+            s
+        }
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::codes;
+    use serde_json::json;
+
+    #[test]
+    fn json_errors_without_args_have_an_empty_array() {
+        let (_, body) = render(Format::Json, &Err(codes::query_exceeded_max_matches()));
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(v["args"], json!([]));
+        assert_eq!(v["objectType"], "KalturaAPIException");
+    }
+
+    #[test]
+    fn json_escapes_slashes_like_php() {
+        assert_eq!(json_text(&json!("http://x/y")), "\"http:\\/\\/x\\/y\"");
+    }
+
+    #[test]
+    fn xml_puts_object_type_first_and_wraps_result() {
+        let (_, body) = render(
+            Format::Xml,
+            &Ok(json!({"id": "0_a", "ok": true, "objectType": "T"})),
+        );
+        assert!(body.contains("<result><objectType>T</objectType><id>0_a</id><ok>1</ok></result>"));
+    }
+}
