@@ -157,9 +157,6 @@ pub async fn upload(sim: &Arc<Sim>, params: &Params) -> ApiResult<Value> {
         ) {
             return Err(codes::upload_token_invalid_status());
         }
-        if t.file_name.is_none() {
-            t.file_name = Some(part.file_name.clone());
-        }
         (t.path.clone(), wait, max_parked)
     };
     let tf = sim.token_file(&id);
@@ -224,6 +221,9 @@ pub async fn upload(sim: &Arc<Sim>, params: &Params) -> ApiResult<Value> {
         .ok_or_else(codes::upload_token_not_found)?;
     t.uploaded = Some(size);
     t.updated_at = now;
+    if t.file_name.is_none() {
+        t.file_name = Some(part.file_name.clone());
+    }
     let complete = (final_chunk && size >= expected_end)
         || (t.auto_finalize && t.file_size.is_some_and(|s| size as f64 >= s));
     if complete {
