@@ -16,8 +16,10 @@ const K = kaltura.objects;
 
 let step = '';
 let checks = 0;
+let simProcess = null;
 function fail(msg) {
   console.error(`conformance FAILED at step "${step}": ${msg}`);
+  if (simProcess) simProcess.kill();
   process.exit(1);
 }
 function ok(cond, msg) {
@@ -59,6 +61,7 @@ function startSim() {
   return new Promise((resolve, reject) => {
     const child = spawn(SIM_BIN, ['--port', '0', '--partner-id', String(PARTNER_ID), '--admin-secret', SECRET,
       '--entries', '600', '--seed', '7', '--conversion-delay-ms', '300'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    simProcess = child;
     child.on('error', reject);
     child.stdout.once('data', (d) => resolve({ child, url: d.toString().trim().split('\n')[0] }));
   });
@@ -305,7 +308,8 @@ async function main() {
     client.setKs(null);
     await callError(client, kaltura.services.media.get(added.id), 'SERVICE_FORBIDDEN');
 
-    console.log(`conformance: ${checks} checks passed against ${url} with kaltura-client ${require('kaltura-client/package.json').version}`);
+    console.log(`official client kaltura-client ${require('kaltura-client/package.json').version} against ${url}`);
+    console.log(`conformance: ${checks} passed, 0 failed`);
   } finally {
     child.kill();
   }

@@ -2,7 +2,6 @@
 //! default scoping (READY only, moderation, displayInSearch), inclusive bounds, relative times,
 //! tag matching as the full-text index does it, `advancedSearch` conditions, ordering.
 
-use std::cmp::Ordering;
 use std::collections::HashSet;
 
 use crate::error::{codes, ApiResult};
@@ -36,6 +35,31 @@ pub fn tag_matches(tags: &[String], term: &str) -> bool {
         .any(|t| t == &term || (!term.contains(' ') && t.split(['_', '-', ' ']).any(|p| p == term)))
 }
 
+/// A set of entry ids: a short list is scanned (cheaper than hashing every entry id during a
+/// cursor walk, whose `idNotIn` holds a handful of ids), a long one is hashed.
+#[derive(Debug, Clone)]
+enum IdSet {
+    Few(Vec<String>),
+    Many(HashSet<String>),
+}
+
+impl IdSet {
+    fn new(ids: Vec<String>) -> Self {
+        if ids.len() <= 16 {
+            IdSet::Few(ids)
+        } else {
+            IdSet::Many(ids.into_iter().collect())
+        }
+    }
+
+    fn contains(&self, id: &String) -> bool {
+        match self {
+            IdSet::Few(v) => v.contains(id),
+            IdSet::Many(s) => s.contains(id),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Cond {
     Compare {
@@ -64,8 +88,8 @@ pub struct OrderBy {
 #[derive(Debug, Clone, Default)]
 pub struct EntryFilter {
     id_equal: Option<String>,
-    id_in: Option<HashSet<String>>,
-    id_not_in: Option<HashSet<String>>,
+    id_in: Option<IdSet>,
+    id_not_in: Option<IdSet>,
     tags_and: Vec<String>,
     tags_or: Option<Vec<String>>,
     admin_tags_and: Vec<String>,
@@ -158,8 +182,8 @@ impl EntryFilter {
             |k: &str| ints(f.csv(k)).map(|v| v.into_iter().map(i64::from).collect::<Vec<i64>>());
         Ok(EntryFilter {
             id_equal: f.str("idEqual"),
-            id_in: capped(f.csv("idIn"), MAX_IN_VALUES).map(|v| v.into_iter().collect()),
-            id_not_in: capped(f.csv("idNotIn"), MAX_IN_VALUES).map(|v| v.into_iter().collect()),
+            id_in: capped(f.csv("idIn"), MAX_IN_VALUES).map(IdSet::new),
+            id_not_in: capped(f.csv("idNotIn"), MAX_IN_VALUES).map(IdSet::new),
             tags_and,
             tags_or: capped(f.csv("tagsMultiLikeOr"), MAX_TEXT_TERMS),
             admin_tags_and,
@@ -253,15 +277,16 @@ impl EntryFilter {
         let between = |b: &(Option<i64>, Option<i64>), v: i64| {
             b.0.is_none_or(|lo| v >= lo) && b.1.is_none_or(|hi| v <= hi)
         };
-        if self.id_in.as_ref().is_some_and(|s| !s.contains(&e.id))
+        // Cheap numeric bounds first: a cursor walk rejects most entries on createdAt alone.
+        if !between(&self.created, e.created_at)
+            || !between(&self.updated, e.updated_at)
+            || self.id_in.as_ref().is_some_and(|s| !s.contains(&e.id))
             || self.id_not_in.as_ref().is_some_and(|s| s.contains(&e.id))
             || !in_list(&self.moderation_in, e.moderation_status)
             || !in_list(&self.media_type_in, e.media_type)
             || !in_list(&self.type_in, 1)
             || !in_list(&self.display_in, e.display_in_search)
             || !in_list(&self.replacement_status_in, e.replacement_status)
-            || !between(&self.created, e.created_at)
-            || !between(&self.updated, e.updated_at)
             || !between(&self.psv, e.partner_sort_value)
             || !in_strs(&self.user_in, Some(&e.user_id))
             || self
@@ -296,14 +321,16 @@ impl EntryFilter {
         {
             return false;
         }
-        let tags = e.tag_list();
-        if !self.tags_and.iter().all(|t| tag_matches(&tags, t))
-            || self
-                .tags_or
-                .as_ref()
-                .is_some_and(|l| !l.iter().any(|t| tag_matches(&tags, t)))
-        {
-            return false;
+        if !self.tags_and.is_empty() || self.tags_or.is_some() {
+            let tags = e.tag_list();
+            if !self.tags_and.iter().all(|t| tag_matches(&tags, t))
+                || self
+                    .tags_or
+                    .as_ref()
+                    .is_some_and(|l| !l.iter().any(|t| tag_matches(&tags, t)))
+            {
+                return false;
+            }
         }
         if !self.admin_tags_and.is_empty() || self.admin_tags_or.is_some() {
             let admin = crate::model::split_tags(&e.admin_tags);
@@ -371,27 +398,49 @@ impl EntryFilter {
         self.advanced.as_ref().is_none_or(|c| eval_cond(c, e))
     }
 
-    /// Compares two entries by the filter's order (default `-createdAt`), ties by internal order.
-    pub fn compare(&self, a: &Entry, b: &Entry) -> Ordering {
+    /// The sort key of an entry under the filter's order (default `-createdAt`): a number, or
+    /// the name for `name` ordering; descending orders are folded in, so keys sort ascending.
+    /// Ties are broken by the internal order (`seq`).
+    pub fn sort_key(&self, e: &Entry) -> (SortKey, usize) {
         let (key, desc) = match &self.order {
             Some(o) => (o.key.as_str(), o.desc),
             None => ("createdAt", true),
         };
-        let ord = match key {
-            "updatedAt" => a.updated_at.cmp(&b.updated_at),
-            "lastPlayedAt" => a.last_played_at.cmp(&b.last_played_at),
-            "plays" => a.plays.cmp(&b.plays),
-            "views" => a.views.cmp(&b.views),
-            "duration" => a.ms_duration.cmp(&b.ms_duration),
-            "mediaType" => a.media_type.cmp(&b.media_type),
-            "name" => a.name.cmp(&b.name),
-            "partnerSortValue" => a.partner_sort_value.cmp(&b.partner_sort_value),
-            "createdAt" | "recent" => a.created_at.cmp(&b.created_at),
-            _ => Ordering::Equal,
+        let n = match key {
+            "updatedAt" => e.updated_at,
+            "lastPlayedAt" => e.last_played_at.unwrap_or(i64::MIN),
+            "plays" => e.plays,
+            "views" => e.views,
+            "duration" => e.ms_duration,
+            "mediaType" => i64::from(e.media_type),
+            "partnerSortValue" => e.partner_sort_value,
+            "createdAt" | "recent" => e.created_at,
+            "name" => {
+                let k = if desc {
+                    SortKey::Desc(std::cmp::Reverse(e.name.clone()))
+                } else {
+                    SortKey::Asc(e.name.clone())
+                };
+                return (k, e.seq);
+            }
+            _ => 0,
         };
-        let ord = if desc { ord.reverse() } else { ord };
-        ord.then(a.seq.cmp(&b.seq))
+        (
+            SortKey::Num(if desc { n.saturating_neg() } else { n }),
+            e.seq,
+        )
     }
+}
+
+/// A precomputed sort key, so sorting touches a compact vector rather than the entries.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SortKey {
+    /// A number (negated for descending order).
+    Num(i64),
+    /// A text in ascending order.
+    Asc(String),
+    /// A text in descending order.
+    Desc(std::cmp::Reverse<String>),
 }
 
 /// A category id and all its ancestors.

@@ -24,7 +24,7 @@ use crate::render::{self, Format};
 use crate::Sim;
 
 /// Size of the pieces a download is streamed in.
-const DOWNLOAD_CHUNK: usize = 1 << 20;
+const DOWNLOAD_CHUNK: usize = 256 << 10;
 
 /// The simulator's router.
 pub fn router(sim: Arc<Sim>) -> Router {

@@ -1,5 +1,8 @@
 //! The `kaltura-sim` binary: serves a generated Kaltura partner on a local port.
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use kaltura_sim::faults::FaultRule;
 use kaltura_sim::{SimConfig, SimServer};

@@ -20,7 +20,7 @@ pub type Outcome = Result<Value, ApiError>;
 /// Renders one outcome as a complete response body; returns (content type, body).
 pub fn render(format: Format, outcome: &Outcome) -> (&'static str, String) {
     match format {
-        Format::Json => ("application/json", json_text(&outcome_json(outcome))),
+        Format::Json => ("application/json", outcome_text(outcome)),
         Format::Xml => ("text/xml", xml_envelope(&outcome_xml(outcome))),
     }
 }
@@ -29,8 +29,8 @@ pub fn render(format: Format, outcome: &Outcome) -> (&'static str, String) {
 pub fn render_multi(format: Format, outcomes: &[Outcome]) -> (&'static str, String) {
     match format {
         Format::Json => {
-            let arr = Value::Array(outcomes.iter().map(outcome_json).collect());
-            ("application/json", json_text(&arr))
+            let items: Vec<String> = outcomes.iter().map(outcome_text).collect();
+            ("application/json", format!("[{}]", items.join(",")))
         }
         Format::Xml => {
             let mut inner = String::new();
@@ -44,11 +44,11 @@ pub fn render_multi(format: Format, outcomes: &[Outcome]) -> (&'static str, Stri
     }
 }
 
-/// The JSON value of an outcome (errors as `KalturaAPIException` objects).
-pub fn outcome_json(outcome: &Outcome) -> Value {
+/// The JSON text of an outcome (errors as `KalturaAPIException` objects), without copying it.
+fn outcome_text(outcome: &Outcome) -> String {
     match outcome {
-        Ok(v) => v.clone(),
-        Err(e) => e.to_json(),
+        Ok(v) => json_text(v),
+        Err(e) => json_text(&e.to_json()),
     }
 }
 

@@ -47,16 +47,24 @@ pub fn list(w: &World, p: Obj<'_>) -> ApiResult<Value> {
     if offset >= MAX_MATCHES {
         return Err(codes::query_exceeded_max_matches());
     }
-    let mut hits = matching(w, &f);
-    let total = hits.len();
     let now_ms = w.now_ms();
-    hits.sort_by(|&a, &b| f.compare(w.index_view(a, now_ms), w.index_view(b, now_ms)));
+    let mut hits: Vec<_> = matching(w, &f)
+        .into_iter()
+        .map(|i| (f.sort_key(w.index_view(i, now_ms)), i))
+        .collect();
+    let total = hits.len();
     let end = (offset + size).min(MAX_MATCHES).min(total);
+    // Only the first `end` in order are needed: partition around them, then sort just those.
+    if end > 0 && end < hits.len() {
+        hits.select_nth_unstable(end);
+        hits.truncate(end);
+    }
+    hits.sort_unstable();
     let objects = hits
         .get(offset..end)
         .unwrap_or(&[])
         .iter()
-        .map(|&i| w.render_entry(i))
+        .map(|(_, i)| w.render_entry(*i))
         .collect();
     Ok(list_response(objects, total, "KalturaMediaListResponse"))
 }
