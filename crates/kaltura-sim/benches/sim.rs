@@ -11,6 +11,9 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+#[path = "../tests/common/cursor.rs"]
+mod cursor;
+
 use futures_util::StreamExt;
 use kaltura_sim::{SimConfig, SimServer};
 use serde_json::{json, Value};
@@ -108,15 +111,12 @@ async fn main() {
 
     // Cursor walk over every entry in pages of 500.
     let filter = json!({"objectType": "KalturaMediaEntryFilter", "statusIn": "-2,-1,0,1,2,4,7", "moderationStatusIn": "1,2,3,6", "orderBy": "+createdAt"});
-    let mut cursor: Option<(i64, Vec<String>)> = None;
+    let mut cursor = cursor::Cursor::default();
     let mut seen = 0usize;
     let mut pages = Vec::new();
     loop {
         let mut f = filter.clone();
-        if let Some((t, ids)) = &cursor {
-            f["createdAtGreaterThanOrEqual"] = json!(t);
-            f["idNotIn"] = json!(ids.join(","));
-        }
+        cursor.apply(&mut f);
         // Timed: the request and the whole response body; parsing it is the client's cost.
         let t = Instant::now();
         let body = http
@@ -130,23 +130,12 @@ async fn main() {
             .expect("list body");
         pages.push(t.elapsed());
         let page: Value = serde_json::from_slice(&body).expect("JSON");
-        let objects = page["objects"].as_array().expect("a list").clone();
+        let objects = page["objects"].as_array().expect("a list");
         seen += objects.len();
         if objects.len() < 500 {
             break;
         }
-        let last = objects.last().unwrap()["createdAt"].as_i64().unwrap();
-        let mut at_last = match &cursor {
-            Some((t, prev)) if *t == last => prev.clone(),
-            _ => vec![],
-        };
-        at_last.extend(
-            objects
-                .iter()
-                .filter(|e| e["createdAt"] == last)
-                .map(|e| e["id"].as_str().unwrap().to_string()),
-        );
-        cursor = Some((last, at_last));
+        cursor.advance(objects);
     }
     pages.sort();
     let mean = pages.iter().sum::<Duration>() / pages.len() as u32;

@@ -4,7 +4,7 @@
 //! bulk import whose entries share one creation second (to exercise paging cursors).
 
 use crate::content::mix64;
-use crate::model::{entry_status, flavor_status, Category, Entry, FLAVOR_PARAMS};
+use crate::model::{entry_status, flavor_status, Category, Entry};
 use crate::world::World;
 
 const YEAR: i64 = 365 * 86400;
@@ -155,46 +155,26 @@ fn generate_entry(world: &mut World, rng: &mut Rng, created: i64, now: i64) -> S
     let size = (3.0e6f64.ln() + rng.unit() * (6.0e9f64.ln() - 3.0e6f64.ln())).exp() as u64;
     let ms_duration = ((size * 8) / 2500).max(1000) as i64;
     let topic = *rng.pick(TOPICS);
+    let name = format!("{topic} — session {}", rng.range(1, 40));
+    let description = rng.chance(0.5).then(|| format!("Recording of {topic}."));
+    let user = format!("lecturer{}", rng.range(1, 60));
+    let plays_extra = rng.range(0, 50);
     let entry = Entry {
-        seq: 0,
-        id: id.clone(),
-        name: format!("{topic} — session {}", rng.range(1, 40)),
-        description: if rng.chance(0.5) {
-            Some(format!("Recording of {topic}."))
-        } else {
-            None
-        },
-        user_id: format!("lecturer{}", rng.range(1, 60)),
-        creator_id: String::new(),
+        name,
+        description,
         tags: tags.join(", "),
-        admin_tags: String::new(),
         category_ids: cats,
         status: entry_status::READY,
         moderation_status: moderation,
-        media_type,
-        created_at: created,
-        updated_at: created,
         plays,
-        views: plays + rng.range(0, 50),
+        views: plays + plays_extra,
         last_played_at: last_played,
         ms_duration: if media_type == 2 { 0 } else { ms_duration },
         width: if media_type == 1 { 1280 } else { 0 },
         height: if media_type == 1 { 720 } else { 0 },
-        reference_id: None,
-        partner_data: None,
-        partner_sort_value: 0,
-        display_in_search: 1,
-        replacing_entry_id: None,
-        replaced_entry_id: None,
-        replacement_status: 0,
-        conversion_profile_id: 8,
-        thumb_version: 0,
-        flavors: Vec::new(),
-        ingest: None,
-        stale: None,
+        ..Entry::new(id.clone(), user, media_type, created)
     };
     let idx = world.push_entry(entry);
-    world.entries[idx].creator_id = world.entries[idx].user_id.clone();
     if media_type == 2 {
         return id; // images carry no flavors
     }
@@ -234,23 +214,7 @@ fn generate_entry(world: &mut World, rng: &mut Rng, created: i64, now: i64) -> S
         let f = world.new_flavor(idx, 0, size, flavor_status::READY, ext, None, created);
         world.flavors[f].reports_size_in_bytes = !old_asset;
     }
-    for p in FLAVOR_PARAMS
-        .iter()
-        .filter(|p| p.id != 0 && p.in_default_profile)
-    {
-        if media_type == 5 && p.id != 2 {
-            continue;
-        }
-        let s = ((size as f64) * p.size_factor) as u64;
-        let f = world.new_flavor(
-            idx,
-            p.id,
-            s.max(1),
-            flavor_status::READY,
-            "mp4",
-            None,
-            created,
-        );
+    for f in world.add_derived_flavors(idx, size, flavor_status::READY, created) {
         world.flavors[f].reports_size_in_bytes = !old_asset;
     }
     id

@@ -339,6 +339,45 @@ pub struct RenderCtx<'a> {
 }
 
 impl Entry {
+    /// A fresh entry in NO_CONTENT, owned and created by `user_id` at `created_at`; callers set
+    /// what differs with struct update syntax.
+    pub fn new(id: String, user_id: String, media_type: i32, created_at: i64) -> Self {
+        Entry {
+            seq: 0,
+            id,
+            name: String::new(),
+            description: None,
+            creator_id: user_id.clone(),
+            user_id,
+            tags: String::new(),
+            admin_tags: String::new(),
+            category_ids: vec![],
+            status: entry_status::NO_CONTENT,
+            moderation_status: 6,
+            media_type,
+            created_at,
+            updated_at: created_at,
+            plays: 0,
+            views: 0,
+            last_played_at: None,
+            ms_duration: 0,
+            width: 0,
+            height: 0,
+            reference_id: None,
+            partner_data: None,
+            partner_sort_value: 0,
+            display_in_search: 1,
+            replacing_entry_id: None,
+            replaced_entry_id: None,
+            replacement_status: 0,
+            conversion_profile_id: 8,
+            thumb_version: 0,
+            flavors: vec![],
+            ingest: None,
+            stale: None,
+        }
+    }
+
     /// Tags as a list (lower case).
     pub fn tag_list(&self) -> Vec<String> {
         split_tags(&self.tags)

@@ -219,6 +219,26 @@ impl World {
         self.push_flavor(entry_idx, f)
     }
 
+    /// Creates the renditions the default conversion profile makes from a source of `size`
+    /// bytes (audio gets only the smallest); returns their indices.
+    pub fn add_derived_flavors(
+        &mut self,
+        idx: usize,
+        size: u64,
+        status: i32,
+        created_at: i64,
+    ) -> Vec<usize> {
+        let audio = self.entries[idx].media_type == 5;
+        FLAVOR_PARAMS
+            .iter()
+            .filter(|p| p.id != 0 && p.in_default_profile && (!audio || p.id == 2))
+            .map(|p| {
+                let s = ((size as f64) * p.size_factor) as u64;
+                self.new_flavor(idx, p.id, s.max(1), status, "mp4", None, created_at)
+            })
+            .collect()
+    }
+
     /// Records the current state of an entry for the lagging search index, then marks it updated.
     /// Call before every change of an entry.
     pub fn touch(&mut self, idx: usize) {
@@ -393,25 +413,7 @@ impl World {
             self.flavors[original].status = flavor_status::READY;
             self.flavors[original].updated_at = now;
             let size = self.flavors[original].size_bytes;
-            let media_type = self.entries[idx].media_type;
-            for p in FLAVOR_PARAMS
-                .iter()
-                .filter(|p| p.id != 0 && p.in_default_profile)
-            {
-                if media_type == 5 && p.id != 2 {
-                    continue;
-                }
-                let s = ((size as f64) * p.size_factor) as u64;
-                self.new_flavor(
-                    idx,
-                    p.id,
-                    s.max(1),
-                    flavor_status::CONVERTING,
-                    "mp4",
-                    None,
-                    now,
-                );
-            }
+            self.add_derived_flavors(idx, size, flavor_status::CONVERTING, now);
         }
         if now_ms >= started + delay {
             let target = if ing.fails {

@@ -222,16 +222,13 @@ async fn trap6_lists_stop_at_10000_pages_clamp_at_500_and_a_created_at_cursor_wa
 
     // The cursor recipe of §4.3: +createdAt, remember the last second and the ids seen in it.
     let mut seen = std::collections::HashSet::new();
-    let mut cursor: Option<(i64, Vec<String>)> = None;
+    let mut cursor = common::cursor::Cursor::default();
     loop {
         let mut f = filter.clone();
-        if let Some((t, ids_at_t)) = &cursor {
-            f["createdAtGreaterThanOrEqual"] = json!(t);
-            f["idNotIn"] = json!(ids_at_t.join(","));
-        }
+        cursor.apply(&mut f);
         let page = sim.list(f, json!({"pageSize": 500, "pageIndex": 1})).await;
-        let objects = page["objects"].as_array().unwrap().clone();
-        for e in &objects {
+        let objects = page["objects"].as_array().unwrap();
+        for e in objects {
             assert!(
                 seen.insert(e["id"].as_str().unwrap().to_string()),
                 "no duplicates"
@@ -240,18 +237,7 @@ async fn trap6_lists_stop_at_10000_pages_clamp_at_500_and_a_created_at_cursor_wa
         if objects.len() < 500 {
             break;
         }
-        let last = objects.last().unwrap()["createdAt"].as_i64().unwrap();
-        let mut at_last: Vec<String> = match &cursor {
-            Some((t, prev)) if *t == last => prev.clone(),
-            _ => vec![],
-        };
-        at_last.extend(
-            objects
-                .iter()
-                .filter(|e| e["createdAt"] == last)
-                .map(|e| e["id"].as_str().unwrap().to_string()),
-        );
-        cursor = Some((last, at_last));
+        cursor.advance(objects);
     }
     assert_eq!(
         seen.len() as u64,

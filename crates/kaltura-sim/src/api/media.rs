@@ -233,40 +233,7 @@ pub fn add(w: &mut World, p: Obj<'_>, ks_user: &str) -> ApiResult<Value> {
     let now = w.now();
     let id = w.new_id(false);
     let user = m.str("userId").unwrap_or_else(|| ks_user.to_string());
-    let entry = Entry {
-        seq: 0,
-        id,
-        name: String::new(),
-        description: None,
-        user_id: user.clone(),
-        creator_id: user,
-        tags: String::new(),
-        admin_tags: String::new(),
-        category_ids: vec![],
-        status: entry_status::NO_CONTENT,
-        moderation_status: 6,
-        media_type: m.int("mediaType").unwrap_or(1) as i32,
-        created_at: now,
-        updated_at: now,
-        plays: 0,
-        views: 0,
-        last_played_at: None,
-        ms_duration: 0,
-        width: 0,
-        height: 0,
-        reference_id: None,
-        partner_data: None,
-        partner_sort_value: 0,
-        display_in_search: 1,
-        replacing_entry_id: None,
-        replaced_entry_id: None,
-        replacement_status: 0,
-        conversion_profile_id: 8,
-        thumb_version: 0,
-        flavors: vec![],
-        ingest: None,
-        stale: None,
-    };
+    let entry = Entry::new(id, user, m.int("mediaType").unwrap_or(1) as i32, now);
     let idx = w.push_entry(entry);
     let mut writable = m.0.clone();
     for k in ["mediaType", "creatorId", "userId"] {

@@ -2,6 +2,8 @@
 //! talk to it over real HTTP with JSON (`format=1`), as the archiver's client will.
 #![allow(dead_code)]
 
+pub mod cursor;
+
 use kaltura_sim::{SimConfig, SimServer};
 use serde_json::{json, Value};
 
