@@ -641,3 +641,53 @@ async fn reset_regenerates_the_partner_and_entries_can_be_added_during_a_walk() 
     sim.control("/sim/reset", json!({})).await;
     assert_eq!(sim.state().await["entries"].as_array().unwrap().len(), 10);
 }
+
+#[tokio::test]
+async fn auto_finalize_completes_a_token_at_file_size_and_tokens_list_and_delete() {
+    let sim = Sim::start(config(0)).await;
+    let t = sim
+        .ok("uploadToken", "add", json!({"uploadToken": {"objectType": "KalturaUploadToken", "fileSize": 8, "autoFinalize": 1}}))
+        .await;
+    let id = t["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        sim.upload_chunk(&id, b"abcd", false, false, 0, Some("a.mp4"))
+            .await["status"],
+        1
+    );
+    let done = sim
+        .upload_chunk(&id, b"efgh", true, false, 4, Some("a.mp4"))
+        .await;
+    assert_eq!(
+        done["status"], 2,
+        "complete without a final chunk once fileSize bytes arrived"
+    );
+    let other = sim.ok("uploadToken", "add", json!({})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let listed = sim
+        .ok(
+            "uploadToken",
+            "list",
+            json!({"filter": {"objectType": "KalturaUploadTokenFilter", "statusEqual": 2}}),
+        )
+        .await;
+    assert_eq!(ids(&listed), vec![id.clone()]);
+    assert_eq!(
+        sim.ok("uploadToken", "delete", json!({"uploadTokenId": other}))
+            .await,
+        Value::Null
+    );
+    assert_eq!(
+        sim.ok("uploadToken", "get", json!({"uploadTokenId": other}))
+            .await["status"],
+        5
+    );
+    sim.fails(
+        "uploadToken",
+        "get",
+        json!({"uploadTokenId": "0_00000000000000000000000000000000"}),
+        "UPLOAD_TOKEN_NOT_FOUND",
+    )
+    .await;
+}
