@@ -11,7 +11,7 @@
 //! | `GET /sim/counters`, `POST /sim/counters/reset` | per-action call counters (`media.list`, `http.api`, `serveflavor`, …) |
 //! | `POST /sim/ks/expire` `{"ks"?}` | expires one KS, or all |
 //! | `POST /sim/entries` `{"count", "createdAt"?}` | generates more entries; returns their ids |
-//! | `POST /sim/settings` `{"conversionDelayMs"?, "replacementEnabled"?, "approvalRequired"?, "analyticsLag"?}` | changes server switches |
+//! | `POST /sim/settings` `{"conversionDelayMs"?, "replacementEnabled"?, "approvalRequired"?, "analyticsLag"?, "gzip"?}` | changes server switches |
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -212,8 +212,11 @@ async fn settings(State(sim): State<Arc<Sim>>, body: Option<Json<Value>>) -> Jso
     if o.get("analyticsLag").is_some() {
         s.analytics_lag = o.bool_or("analyticsLag", false);
     }
+    if o.get("gzip").is_some() {
+        s.gzip = o.bool_or("gzip", false);
+    }
     Json(json!({
         "conversionDelayMs": s.conversion_delay_ms, "replacementEnabled": s.replacement_enabled,
-        "approvalRequired": s.approval_required, "analyticsLag": s.analytics_lag
+        "approvalRequired": s.approval_required, "analyticsLag": s.analytics_lag, "gzip": s.gzip
     }))
 }

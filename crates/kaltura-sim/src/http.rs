@@ -196,6 +196,11 @@ async fn http_fault(sim: &Sim, scope: &str) -> Option<Response> {
 
 async fn api_handler(State(sim): State<Arc<Sim>>, req: Request) -> Response {
     sim.count("http.api");
+    let accepts_gzip = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("gzip"));
     let (mut params, _ct) = match decode(req).await {
         Ok(p) => p,
         Err(r) => return r,
@@ -247,7 +252,30 @@ async fn api_handler(State(sim): State<Arc<Sim>>, req: Request) -> Response {
         let outcome = api::execute(&sim, &service, &action, params).await;
         render::render(format, &outcome)
     };
+    let gzip = accepts_gzip && sim.world.lock().expect("world lock").settings.gzip;
+    if gzip {
+        return respond_gzip(ct, body);
+    }
     respond(StatusCode::OK, ct, body)
+}
+
+/// A response compressed with `Content-Encoding: gzip`, as a web tier in front of Kaltura may send
+/// it to clients that accept gzip (kaltura-api.md §1.5).
+fn respond_gzip(content_type: &'static str, body: String) -> Response {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let compressed = enc.write_all(body.as_bytes()).and_then(|_| enc.finish());
+    let Ok(bytes) = compressed else {
+        return respond(StatusCode::OK, content_type, body);
+    };
+    let mut r = Response::new(Body::from(bytes));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r.headers_mut()
+        .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    r.headers_mut()
+        .insert("x-me", HeaderValue::from_static("kaltura-sim"));
+    r
 }
 
 /// Parses a `Range: bytes=…` header against a length: `Ok(None)` = whole, `Err` = unsatisfiable.

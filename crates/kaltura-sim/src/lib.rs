@@ -70,6 +70,8 @@ pub struct SimConfig {
     pub faults: Vec<FaultRule>,
     /// Where uploaded bytes are kept; a temporary directory when `None`.
     pub spool_dir: Option<PathBuf>,
+    /// Compress API responses with gzip when the client accepts it, as some web tiers do.
+    pub gzip: bool,
 }
 
 impl Default for SimConfig {
@@ -89,6 +91,7 @@ impl Default for SimConfig {
             final_chunk_wait_ms: 10_000,
             faults: vec![],
             spool_dir: None,
+            gzip: false,
         }
     }
 }
@@ -152,6 +155,7 @@ impl Sim {
             ks_max_expiry_secs: config.ks_max_expiry_secs,
             final_chunk_wait_ms: config.final_chunk_wait_ms,
             max_parked_chunks: 1000,
+            gzip: config.gzip,
         };
         let mut world = World::new(settings, spool_dir.to_path_buf());
         generate::ensure_categories(&mut world);

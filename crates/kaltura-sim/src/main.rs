@@ -55,6 +55,9 @@ struct Args {
     /// Maximum KS lifetime in seconds.
     #[arg(long, default_value_t = 86400)]
     ks_max_expiry: i64,
+    /// Compress API responses with gzip for clients that send Accept-Encoding: gzip.
+    #[arg(long)]
+    gzip: bool,
     /// Directory for uploaded bytes (a temporary one by default).
     #[arg(long)]
     spool_dir: Option<PathBuf>,
@@ -81,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
         ks_max_expiry_secs: a.ks_max_expiry,
         faults: a.faults,
         spool_dir: a.spool_dir,
+        gzip: a.gzip,
         ..SimConfig::default()
     };
     let (pid, n) = (config.partner_id, config.entries);

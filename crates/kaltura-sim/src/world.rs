@@ -41,6 +41,8 @@ pub struct Settings {
     pub final_chunk_wait_ms: u64,
     /// How many out-of-order chunks a token may park.
     pub max_parked_chunks: usize,
+    /// Compress API responses with gzip for clients that accept it.
+    pub gzip: bool,
 }
 
 /// The whole simulated partner.

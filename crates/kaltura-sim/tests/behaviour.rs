@@ -691,3 +691,36 @@ async fn auto_finalize_completes_a_token_at_file_size_and_tokens_list_and_delete
     )
     .await;
 }
+
+#[tokio::test]
+async fn gzip_switch_compresses_api_responses_for_clients_that_accept_it() {
+    let sim = Sim::start(config(3)).await;
+    let url = format!("{}/api_v3/service/media/action/list", sim.base);
+    let body = json!({"format": 1, "ks": sim.ks}).to_string();
+    let send = || {
+        sim.http
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .header("Accept-Encoding", "gzip")
+            .body(body.clone())
+            .send()
+    };
+    assert!(
+        send()
+            .await
+            .unwrap()
+            .headers()
+            .get("content-encoding")
+            .is_none(),
+        "off by default"
+    );
+    sim.control("/sim/settings", json!({"gzip": true})).await;
+    let r = send().await.unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    let bytes = r.bytes().await.unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+        .unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["objectType"], "KalturaMediaListResponse");
+}
