@@ -90,19 +90,20 @@ async fn decode(req: Request) -> Result<(Params, String), Response> {
     let ct_lower = ct.to_ascii_lowercase();
     let mut params = Params::default();
     if ct_lower.starts_with("multipart/form-data") {
+        // A body that is not valid multipart (or is cut off) fails the call as a broken upload,
+        // never with a partial file.
+        let broken = || {
+            let (ct, body) = render::render(Format::Xml, &Err(codes::upload_error()));
+            respond(StatusCode::OK, ct, body)
+        };
         let mut mp = Multipart::from_request(req, &())
             .await
-            .map_err(IntoResponse::into_response)?;
+            .map_err(|_| broken())?;
         let mut form_fields = Vec::new();
-        loop {
-            let field = match mp.next_field().await {
-                Ok(Some(f)) => f,
-                Ok(None) => break,
-                Err(_) => break,
-            };
+        while let Some(field) = mp.next_field().await.map_err(|_| broken())? {
             let name = field.name().unwrap_or("").to_string();
             let file_name = field.file_name().map(base_name);
-            let data = field.bytes().await.unwrap_or_default();
+            let data = field.bytes().await.map_err(|_| broken())?;
             if name == "json" && file_name.is_none() {
                 if let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(&data) {
                     params.tree = o;

@@ -724,3 +724,24 @@ async fn gzip_switch_compresses_api_responses_for_clients_that_accept_it() {
     let v: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["objectType"], "KalturaMediaListResponse");
 }
+
+#[tokio::test]
+async fn a_broken_multipart_body_fails_as_upload_error_not_as_a_partial_file() {
+    let sim = Sim::start(config(0)).await;
+    let url = format!("{}/api_v3/service/uploadtoken/action/upload", sim.base);
+    let body = "--XYZ\r\nContent-Disposition: form-data; name=\"json\"\r\n\r\n{}\r\n--XYZ\r\nContent-Disposition: form-data; name=\"fileData\"; filename=\"a\"\r\n\r\nabc";
+    let r = sim
+        .http
+        .post(url)
+        .header("Content-Type", "multipart/form-data; boundary=XYZ")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("<code>UPLOAD_ERROR</code>"));
+}
