@@ -1,1 +1,30 @@
-//! Typed async client for the Kaltura API v3 subset the archiver uses (not yet built; see issue 3).
+//! A typed async client for the subset of the Kaltura API v3 that kaltura-archiver uses
+//! (see `shared/kaltura-api.md`): JSON format, sessions started and renewed on demand, one retry
+//! policy with backoff and jitter, lenient parsing of the service's inconsistent types, and no
+//! secret or KS in any log, error or `Debug` output.
+//!
+//! ```no_run
+//! # async fn demo() -> kaltura::Result<()> {
+//! use kaltura::{Client, MediaEntryFilter};
+//! let client = Client::builder()
+//!     .with_service_url("http://127.0.0.1:8080")
+//!     .with_partner_id(100)
+//!     .with_secret("sim-admin-secret".to_string().into())
+//!     .build()?;
+//! let page = client.list_media(&MediaEntryFilter::default(), 500, 1).await?;
+//! println!("{} entries", page.total_count);
+//! # Ok(()) }
+//! ```
+
+pub mod client;
+pub mod error;
+pub mod media;
+pub mod models;
+pub mod retry;
+
+pub use client::{Client, ClientBuilder, Idempotence};
+pub use error::{Error, Result};
+pub use media::MediaEntryFilter;
+pub use models::{EntryId, FlavorAsset, FlavorId, ListResponse, MediaEntry};
+pub use retry::RetryPolicy;
+pub use secrecy::SecretString;
