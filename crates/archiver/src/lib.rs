@@ -1,1 +1,6 @@
-//! The archiver domain: selection, states, transitions, stores and engine (not yet built; see issues 4 and 5).
+//! kaltura-archiver's domain. So far: which entries a command works on ([`selection`]) and what
+//! the archive tags say about them ([`tags`]); stores, transitions and the engine follow.
+
+pub mod selection;
+pub mod tags;
+pub mod time;

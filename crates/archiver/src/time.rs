@@ -1,0 +1,52 @@
+//! Time helpers: years as seconds, and UTC calendar dates without a date library.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Seconds in an average year (365.25 days).
+pub const YEAR_SECONDS: f64 = 365.25 * 86_400.0;
+
+/// Now as Unix seconds.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// `now - years` as Unix seconds.
+pub fn years_ago(now: i64, years: f64) -> i64 {
+    now - (years * YEAR_SECONDS).round() as i64
+}
+
+/// (year, month, day) of a Unix time, UTC (Howard Hinnant's days-to-civil algorithm).
+pub fn civil(ts: i64) -> (i64, u32, u32) {
+    let z = ts.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// `YYYY-MM-DD` of a Unix time, UTC.
+pub fn date(ts: i64) -> String {
+    let (y, m, d) = civil(ts);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_utc_calendar_days() {
+        assert_eq!(date(0), "1970-01-01");
+        assert_eq!(date(951_782_400), "2000-02-29");
+        assert_eq!(date(1_700_000_000), "2023-11-14");
+        assert_eq!(date(-86_400), "1969-12-31");
+    }
+}
