@@ -2,5 +2,6 @@
 //! the archive tags say about them ([`tags`]); stores, transitions and the engine follow.
 
 pub mod selection;
+pub mod stats;
 pub mod tags;
 pub mod time;

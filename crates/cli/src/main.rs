@@ -1,6 +1,60 @@
-//! The `kaltura-archiver` binary (commands arrive with issues 3 and 5).
+//! The `kaltura-archiver` binary: parses the command line, runs one command, prints the error chain
+//! once and exits with a code from [`exit`].
+
+mod args;
+mod commands;
+mod exit;
+mod failure;
+mod output;
+mod progress;
+
+use clap::Parser;
+
+use crate::args::{Cli, Command};
+use crate::failure::Failure;
 
 fn main() {
-    eprintln!("kaltura-archiver: no commands yet; see the README for the simulator");
-    std::process::exit(2);
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KALTURA_ARCHIVER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("kaltura-archiver: cannot start the async runtime: {e}");
+            std::process::exit(exit::ENTRY_FAILURES);
+        }
+    };
+    let code = match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        // A closed pipe (`| head`) is not an error.
+        Err(Failure::Output(m)) if m.contains("Broken pipe") => exit::SUCCESS,
+        Err(f) => {
+            eprintln!("kaltura-archiver: {}", f.message());
+            f.exit_code()
+        }
+    };
+    std::process::exit(code);
+}
+
+async fn run(cli: Cli) -> Result<i32, Failure> {
+    match cli.command {
+        Command::Check(a) => commands::check(&cli.kaltura, &a).await,
+        Command::Count(a) => commands::count(&cli.kaltura, &a).await,
+        Command::List(a) => commands::list(&cli.kaltura, &a).await,
+        Command::Stats(a) => commands::stats(&cli.kaltura, &a).await,
+    }
 }

@@ -283,7 +283,7 @@ impl Client {
                     last: Box::new(err),
                 });
             }
-            tracing::warn!(action = name, attempt = n, max = policy.max_attempts, delay_ms = delay.as_millis() as u64, error = %err, "transient failure; retrying");
+            tracing::info!(action = name, attempt = n, max = policy.max_attempts, delay_ms = delay.as_millis() as u64, error = %err, "transient failure; retrying");
             tokio::time::sleep(delay).await;
         }
     }

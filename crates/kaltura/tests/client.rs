@@ -163,3 +163,22 @@ fn settings_are_validated_before_any_call() {
         .unwrap_err();
     assert!(e.to_string().contains("partner id"), "{e}");
 }
+
+#[tokio::test]
+async fn gzip_compressed_answers_are_accepted() {
+    let s = SimServer::start(SimConfig {
+        partner_id: 77,
+        admin_secret: SECRET.into(),
+        entries: 20,
+        gzip: true,
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let c = client(&s.base_url(), SECRET);
+    let page = c
+        .list_media(&MediaEntryFilter::default(), 500, 1)
+        .await
+        .unwrap();
+    assert!(!page.objects.is_empty());
+}

@@ -1,0 +1,400 @@
+//! One short function per command; the logic lives in the `archiver` and `kaltura` crates.
+
+use serde_json::{json, Value};
+use std::io::Write;
+
+use archiver::selection::{parse_entry_id, read_id_file, Flavors, Page, Selection, Walker};
+use archiver::stats::{monthly_cost, prices, Stats};
+use archiver::tags::{ARCHIVED, REPLACED};
+use archiver::time::{date, now};
+use kaltura::{Client, RetryPolicy, SecretString};
+use std::time::Duration;
+
+use crate::args::{CheckArgs, KalturaArgs, ListArgs, SelectArgs, StatsArgs};
+use crate::exit;
+use crate::failure::Failure;
+use crate::output::RowWriter;
+use crate::progress::Progress;
+
+/// A validated connection: the client plus what error messages name.
+struct Kaltura {
+    client: Client,
+    url: String,
+    partner: i64,
+}
+
+impl Kaltura {
+    fn fail(&self, e: &kaltura::Error) -> Failure {
+        Failure::kaltura(e, &self.url, self.partner)
+    }
+}
+
+fn connect(k: &KalturaArgs) -> Result<Kaltura, Failure> {
+    let partner = match k.partner_id.as_deref().map(str::trim) {
+        None | Some("") => {
+            return Err(Failure::Usage(
+                "the Kaltura partner id is missing: set KALTURA_PARTNERID or give --partner-id".into(),
+            ))
+        }
+        Some(p) => p.parse::<i64>().ok().filter(|p| *p > 0).ok_or_else(|| {
+            Failure::Usage(format!("the Kaltura partner id must be a positive number, got {p:?} (KALTURA_PARTNERID or --partner-id)"))
+        })?,
+    };
+    let secret = match k.secret.as_deref() {
+        None | Some("") => {
+            return Err(Failure::Usage(
+                "the Kaltura admin secret is missing: set KALTURA_SECRET (or give --secret)".into(),
+            ))
+        }
+        Some(s) => SecretString::from(s.to_string()),
+    };
+    let client = Client::builder()
+        .with_service_url(k.service_url.clone())
+        .with_partner_id(partner)
+        .with_secret(secret)
+        .with_user_id(k.user_id.clone())
+        .with_retry(RetryPolicy {
+            max_elapsed: Duration::from_secs(k.max_retry_seconds),
+            ..RetryPolicy::default()
+        })
+        .build()
+        .map_err(|e| Failure::Usage(format!("{e} (KALTURA_SERVICE_URL or --service-url)")))?;
+    Ok(Kaltura {
+        url: client.service_url().to_string(),
+        client,
+        partner,
+    })
+}
+
+fn selection(a: &SelectArgs) -> Result<Selection, Failure> {
+    let mut ids = a
+        .ids
+        .iter()
+        .map(|i| parse_entry_id(i).map_err(|e| Failure::Usage(format!("--id: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(path) = &a.id_file {
+        ids.extend(read_id_file(path).map_err(|e| Failure::Usage(e.to_string()))?);
+        if ids.is_empty() {
+            return Err(Failure::Usage(format!(
+                "the id file {} holds no entry ids",
+                path.display()
+            )));
+        }
+    }
+    let (without, with): (Vec<String>, Vec<String>) =
+        a.tags.iter().cloned().partition(|t| t.starts_with('!'));
+    let s = Selection {
+        entry_ids: ids,
+        tags: with,
+        without_tags: without.into_iter().map(|t| t[1..].to_string()).collect(),
+        categories: a.categories.clone(),
+        plays_below: a.plays_below,
+        statuses: a.statuses.clone(),
+        media_types: a.media_types.clone(),
+        created_within_years: a.created_within,
+        created_before_years: a.created_before,
+        played_within_years: a.played_within,
+        unplayed_for_years: a.unplayed_for,
+        max_entries: a.max_entries,
+    };
+    s.validate().map_err(|e| Failure::Usage(e.to_string()))?;
+    Ok(s)
+}
+
+/// Walks a selection, handing each page to `each`, with progress on a terminal.
+async fn walk(
+    k: &Kaltura,
+    s: &Selection,
+    flavors: Flavors,
+    mut each: impl FnMut(&Page) -> Result<(), Failure>,
+) -> Result<u64, Failure> {
+    let mut walker = Walker::new(k.client.clone(), s, flavors, now())
+        .map_err(|e| Failure::selection(e, &k.url, k.partner))?;
+    let progress = Progress::new("entries");
+    let mut done = 0u64;
+    while let Some(page) = walker
+        .next_page()
+        .await
+        .map_err(|e| Failure::selection(e, &k.url, k.partner))?
+    {
+        done += page.entries.len() as u64;
+        each(&page)?;
+        progress.update(done, walker.total());
+    }
+    progress.finish();
+    Ok(done)
+}
+
+/// `check`.
+pub async fn check(k: &KalturaArgs, a: &CheckArgs) -> Result<i32, Failure> {
+    let kaltura = connect(k)?;
+    kaltura.client.login().await.map_err(|e| kaltura.fail(&e))?;
+    println!(
+        "kaltura: ok (partner {} at {})",
+        kaltura.partner, kaltura.url
+    );
+    match &a.placeholder {
+        Some(p) => {
+            let meta = std::fs::metadata(p).map_err(|e| {
+                Failure::Usage(format!(
+                    "the placeholder video {} cannot be read: {e}; fix PLACEHOLDER_VIDEO",
+                    p.display()
+                ))
+            })?;
+            if meta.len() == 0 {
+                return Err(Failure::Usage(format!(
+                    "the placeholder video {} is empty; fix PLACEHOLDER_VIDEO",
+                    p.display()
+                )));
+            }
+            println!("placeholder: ok ({}, {} bytes)", p.display(), meta.len());
+        }
+        None => println!("placeholder: none configured (PLACEHOLDER_VIDEO)"),
+    }
+    Ok(exit::SUCCESS)
+}
+
+/// `count`.
+pub async fn count(k: &KalturaArgs, a: &SelectArgs) -> Result<i32, Failure> {
+    let s = selection(a)?;
+    let kaltura = connect(k)?;
+    let n = if s.entry_ids.is_empty() {
+        let filter = s.filter(now()).map_err(|e| Failure::Usage(e.to_string()))?;
+        let n = kaltura
+            .client
+            .count_media(&filter)
+            .await
+            .map_err(|e| kaltura.fail(&e))?;
+        s.max_entries.map_or(n, |m| n.min(m))
+    } else {
+        walk(&kaltura, &s, Flavors::None, |_| Ok(())).await?
+    };
+    println!("{n}");
+    Ok(exit::SUCCESS)
+}
+
+fn status_name(code: &str) -> String {
+    let name = match code {
+        "-2" => "ERROR_IMPORTING",
+        "-1" => "ERROR_CONVERTING",
+        "0" => "IMPORT",
+        "1" => "PRECONVERT",
+        "2" => "READY",
+        "3" => "DELETED",
+        "4" => "PENDING",
+        "5" => "MODERATE",
+        "6" => "BLOCKED",
+        "7" => "NO_CONTENT",
+        other => other,
+    };
+    name.to_string()
+}
+
+fn flavor_status_name(s: i64) -> &'static str {
+    match s {
+        -1 => "ERROR",
+        0 => "QUEUED",
+        1 => "CONVERTING",
+        2 => "READY",
+        3 => "DELETED",
+        4 => "NOT_APPLICABLE",
+        5 => "TEMP",
+        6 => "WAIT_FOR_CONVERT",
+        7 => "IMPORTING",
+        8 => "VALIDATING",
+        9 => "EXPORTING",
+        _ => "UNKNOWN",
+    }
+}
+
+const ENTRY_COLUMNS: &[&str] = &[
+    "last_played",
+    "plays",
+    "id",
+    "status",
+    "archived",
+    "replaced",
+    "created",
+    "creator",
+    "categories",
+    "original_flavor_id",
+    "original_bytes",
+    "original_bytes_exact",
+    "original_status",
+];
+const FLAVOR_COLUMNS: &[&str] = &[
+    "entry_id",
+    "flavor_id",
+    "flavor_params_id",
+    "original",
+    "status",
+    "version",
+    "bytes",
+    "bytes_exact",
+    "ext",
+    "created",
+];
+
+fn entry_rows(page: &Page) -> Vec<Vec<(&'static str, Value)>> {
+    page.entries
+        .iter()
+        .map(|e| {
+            let o = page.original(&e.id);
+            let values = vec![
+                json!(e.last_played_at.map_or("never".to_string(), date)),
+                json!(e.plays),
+                json!(e.id.0),
+                json!(status_name(&e.status)),
+                json!(e.has_tag(ARCHIVED)),
+                json!(e.has_tag(REPLACED)),
+                json!(date(e.created_at)),
+                json!(e.creator_id),
+                json!(e.categories),
+                o.map_or(Value::Null, |f| json!(f.id.0)),
+                o.map_or(Value::Null, |f| json!(f.approx_bytes())),
+                o.map_or(Value::Null, |f| json!(f.exact_bytes().is_some())),
+                o.map_or(Value::Null, |f| json!(flavor_status_name(f.status))),
+            ];
+            ENTRY_COLUMNS.iter().copied().zip(values).collect()
+        })
+        .collect()
+}
+
+fn flavor_rows(page: &Page) -> Vec<Vec<(&'static str, Value)>> {
+    let mut rows = Vec::new();
+    for e in &page.entries {
+        let Some(flavors) = page.flavors.get(&e.id) else {
+            continue;
+        };
+        for f in flavors {
+            let values = vec![
+                json!(e.id.0),
+                json!(f.id.0),
+                json!(f.flavor_params_id),
+                json!(f.is_original),
+                json!(flavor_status_name(f.status)),
+                json!(f.version),
+                json!(f.approx_bytes()),
+                json!(f.exact_bytes().is_some()),
+                json!(f.file_ext),
+                json!(date(f.created_at)),
+            ];
+            rows.push(FLAVOR_COLUMNS.iter().copied().zip(values).collect());
+        }
+    }
+    rows
+}
+
+/// `list`.
+pub async fn list(k: &KalturaArgs, a: &ListArgs) -> Result<i32, Failure> {
+    let s = selection(&a.select)?;
+    let kaltura = connect(k)?;
+    let stdout = std::io::stdout();
+    let out = std::io::BufWriter::new(stdout.lock());
+    let (columns, flavors): (&[&str], Flavors) = if a.flavors {
+        (FLAVOR_COLUMNS, Flavors::All)
+    } else {
+        (ENTRY_COLUMNS, Flavors::Originals)
+    };
+    let mut writer = RowWriter::new(out, a.format, columns)?;
+    walk(&kaltura, &s, flavors, |page| {
+        let rows = if a.flavors {
+            flavor_rows(page)
+        } else {
+            entry_rows(page)
+        };
+        for r in rows {
+            writer.row(&r)?;
+        }
+        Ok(())
+    })
+    .await?;
+    writer.finish()?;
+    Ok(exit::SUCCESS)
+}
+
+fn human_bytes(b: u64) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB", "PB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i + 1 < units.len() {
+        v /= 1000.0;
+        i += 1;
+    }
+    format!("{v:.1} {}", units[i])
+}
+
+/// `stats`.
+pub async fn stats(k: &KalturaArgs, a: &StatsArgs) -> Result<i32, Failure> {
+    let s = selection(&a.select)?;
+    let table = prices(&a.prices).map_err(Failure::Usage)?;
+    let kaltura = connect(k)?;
+    let mut stats = Stats::default();
+    walk(&kaltura, &s, Flavors::All, |page| {
+        stats.add(page);
+        Ok(())
+    })
+    .await?;
+    let costs: Vec<(String, f64, f64)> = table
+        .iter()
+        .map(|(class, p)| (class.clone(), *p, monthly_cost(stats.would_free.bytes, *p)))
+        .collect();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if a.json {
+        let costs: serde_json::Map<String, Value> = costs
+            .iter()
+            .map(|(c, p, m)| {
+                (
+                    c.clone(),
+                    json!({"usd_per_gb_month": p, "usd_per_month": m}),
+                )
+            })
+            .collect();
+        let mut v = serde_json::to_value(&stats).map_err(|e| Failure::Output(e.to_string()))?;
+        v["monthly_cost_of_would_free"] = Value::Object(costs);
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&v).map_err(|e| Failure::Output(e.to_string()))?
+        )?;
+    } else {
+        writeln!(
+            out,
+            "entries\t{}\t{}",
+            stats.total.entries,
+            human_bytes(stats.total.bytes)
+        )?;
+        writeln!(out, "archived ({ARCHIVED})\t{}", stats.archived)?;
+        writeln!(out, "replaced ({REPLACED})\t{}", stats.replaced)?;
+        writeln!(out, "\nyear created\tentries\tbytes")?;
+        for (y, t) in &stats.by_year_created {
+            writeln!(out, "{y}\t{}\t{}", t.entries, human_bytes(t.bytes))?;
+        }
+        writeln!(out, "\nyear last played\tentries\tbytes")?;
+        for (y, t) in &stats.by_year_played {
+            writeln!(out, "{y}\t{}\t{}", t.entries, human_bytes(t.bytes))?;
+        }
+        writeln!(
+            out,
+            "\nstill in Kaltura, freed by archiving and replacing this selection\t{} entries\t{}",
+            stats.would_free.entries,
+            human_bytes(stats.would_free.bytes)
+        )?;
+        writeln!(
+            out,
+            "\nmonthly cost of those bytes by S3 class\tUSD/GB-month\tUSD/month"
+        )?;
+        for (class, p, m) in &costs {
+            writeln!(out, "{class}\t{p}\t{m:.2}")?;
+        }
+        if stats.approximate_flavors > 0 {
+            writeln!(
+                out,
+                "\n({} flavors report only a kilobyte size; their bytes are approximate)",
+                stats.approximate_flavors
+            )?;
+        }
+    }
+    out.flush()?;
+    Ok(exit::SUCCESS)
+}
