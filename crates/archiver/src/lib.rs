@@ -3,5 +3,6 @@
 
 pub mod selection;
 pub mod stats;
+pub mod store;
 pub mod tags;
 pub mod time;

@@ -1,0 +1,109 @@
+//! The archive checksum: CRC64NVME, the full-object checksum S3 supports for multipart uploads,
+//! written as base64 of the big-endian value (as S3 reports it).
+
+use base64::Engine;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use std::sync::{Arc, Mutex};
+
+use super::ByteStream;
+
+/// A running CRC64NVME.
+#[derive(Clone)]
+pub struct Crc64 {
+    digest: crc_fast::Digest,
+    bytes: u64,
+}
+
+impl Default for Crc64 {
+    fn default() -> Self {
+        Crc64 {
+            digest: crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Nvme),
+            bytes: 0,
+        }
+    }
+}
+
+impl std::fmt::Debug for Crc64 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Crc64({} bytes)", self.bytes)
+    }
+}
+
+impl Crc64 {
+    /// Adds bytes.
+    pub fn update(&mut self, data: &[u8]) {
+        self.digest.update(data);
+        self.bytes += data.len() as u64;
+    }
+
+    /// Bytes seen.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// The checksum so far, base64 of the big-endian value.
+    pub fn base64(&self) -> String {
+        base64::engine::general_purpose::STANDARD.encode(self.digest.finalize().to_be_bytes())
+    }
+}
+
+/// Wraps a stream so that, when it ends, its bytes are compared with `expected` (count and
+/// checksum); a difference ends the stream with an error instead of a clean end.
+pub fn verify_stream(
+    body: ByteStream,
+    expected_size: u64,
+    expected_checksum: Option<String>,
+    what: String,
+) -> ByteStream {
+    let state = Arc::new(Mutex::new(Crc64::default()));
+    let tail_state = state.clone();
+    let checked = body.map(move |chunk: std::io::Result<Bytes>| {
+        if let Ok(c) = &chunk {
+            state.lock().expect("crc lock").update(c);
+        }
+        chunk
+    });
+    let tail = futures_util::stream::once(async move {
+        let crc = tail_state.lock().expect("crc lock").clone();
+        if crc.bytes() != expected_size {
+            return Err(std::io::Error::other(format!(
+                "{what}: read {} bytes, expected {expected_size}",
+                crc.bytes()
+            )));
+        }
+        match expected_checksum {
+            Some(e) if e != crc.base64() => Err(std::io::Error::other(format!(
+                "{what}: checksum mismatch: recorded CRC64NVME {e}, read {}",
+                crc.base64()
+            ))),
+            _ => Ok(Bytes::new()),
+        }
+    });
+    Box::pin(
+        checked
+            .chain(tail)
+            .filter(|c| futures_util::future::ready(!matches!(c, Ok(b) if b.is_empty()))),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crc64nvme_matches_the_reference_check_value() {
+        // Check value of CRC-64/NVME for "123456789".
+        let mut c = Crc64::default();
+        c.update(b"1234");
+        c.update(b"56789");
+        let v = u64::from_be_bytes(
+            base64::engine::general_purpose::STANDARD
+                .decode(c.base64())
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        );
+        assert_eq!(v, 0xAE8B_1486_0A79_9888);
+    }
+}

@@ -1,0 +1,297 @@
+//! The local-directory store: the embedded default, and what on-prem users with a NAS use.
+//! Writes are atomic (temporary file, fsync, rename, fsync of the directory); metadata and
+//! checksum live beside the object in `<key>.meta.json`; nothing ever needs a restore.
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use std::path::{Path, PathBuf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::checksum::{verify_stream, Crc64};
+use super::{
+    ArchiveMeta, ArchiveStore, ByteStream, Error, Features, ObjectInfo, ObjectKey, PutOptions,
+    RestoreStatus, RestoreTier, Result, StorageClass,
+};
+
+/// Suffix of the metadata file beside each object.
+const META_SUFFIX: &str = ".meta.json";
+/// Prefix of temporary files (never listed, never read).
+const TMP_PREFIX: &str = ".tmp-";
+/// Read size of `get`.
+const READ_CHUNK: usize = 1 << 20;
+
+/// What the metadata file holds.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct MetaFile {
+    meta: ArchiveMeta,
+    bytes: u64,
+    crc64nvme: String,
+}
+
+/// A store in a local directory.
+#[derive(Debug, Clone)]
+pub struct LocalStore {
+    root: PathBuf,
+}
+
+impl std::fmt::Display for LocalStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "local store {}", self.root.display())
+    }
+}
+
+impl LocalStore {
+    /// A store rooted at `root` (created if missing).
+    pub fn new(root: impl Into<PathBuf>) -> Result<Self> {
+        let root = root.into();
+        std::fs::create_dir_all(&root).map_err(|e| Error::Backend {
+            store: format!("local store {}", root.display()),
+            op: "create directory",
+            key: String::new(),
+            detail: e.to_string(),
+        })?;
+        Ok(LocalStore { root })
+    }
+
+    fn path(&self, key: &ObjectKey) -> PathBuf {
+        self.root.join(key.as_str())
+    }
+
+    fn meta_path(&self, key: &ObjectKey) -> PathBuf {
+        self.root.join(format!("{}{META_SUFFIX}", key.as_str()))
+    }
+
+    fn io(&self, op: &'static str, key: &ObjectKey) -> impl Fn(std::io::Error) -> Error + '_ {
+        let key = key.to_string();
+        move |e| Error::Backend {
+            store: self.to_string(),
+            op,
+            key: key.clone(),
+            detail: e.to_string(),
+        }
+    }
+
+    fn tmp_path(dir: &Path) -> PathBuf {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        dir.join(format!("{TMP_PREFIX}{}-{n}", std::process::id()))
+    }
+
+    /// Writes `data` to `path` atomically.
+    async fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let tmp = Self::tmp_path(dir);
+        let mut f = tokio::fs::File::create(&tmp).await?;
+        f.write_all(data).await?;
+        f.sync_all().await?;
+        drop(f);
+        tokio::fs::rename(&tmp, path).await?;
+        sync_dir(dir).await
+    }
+
+    async fn read_meta(&self, key: &ObjectKey) -> Result<Option<MetaFile>> {
+        match tokio::fs::read(self.meta_path(key)).await {
+            Ok(b) => Ok(serde_json::from_slice(&b).ok()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.io("read metadata", key)(e)),
+        }
+    }
+}
+
+async fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    tokio::fs::File::open(dir).await?.sync_all().await
+}
+
+#[async_trait::async_trait]
+impl ArchiveStore for LocalStore {
+    fn features(&self) -> Features {
+        Features {
+            storage_classes: false,
+            restore: false,
+        }
+    }
+
+    async fn put(
+        &self,
+        key: &ObjectKey,
+        mut body: ByteStream,
+        opts: &PutOptions,
+    ) -> Result<ObjectInfo> {
+        let path = self.path(key);
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(self.io("create directory", key))?;
+        let tmp = Self::tmp_path(&dir);
+        let result: Result<Crc64> = async {
+            let mut f = tokio::fs::File::create(&tmp)
+                .await
+                .map_err(self.io("create", key))?;
+            let mut crc = Crc64::default();
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(self.io("read source for", key))?;
+                crc.update(&chunk);
+                f.write_all(&chunk).await.map_err(self.io("write", key))?;
+            }
+            if let Some(n) = opts.expected_len {
+                if n != crc.bytes() {
+                    return Err(Error::Mismatch {
+                        store: self.to_string(),
+                        key: key.to_string(),
+                        what: format!("the source gave {} bytes, expected {n}", crc.bytes()),
+                    });
+                }
+            }
+            f.sync_all().await.map_err(self.io("fsync", key))?;
+            Ok(crc)
+        }
+        .await;
+        let crc = match result {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(e);
+            }
+        };
+        tokio::fs::rename(&tmp, &path)
+            .await
+            .map_err(self.io("rename", key))?;
+        let meta = MetaFile {
+            meta: opts.meta.clone(),
+            bytes: crc.bytes(),
+            crc64nvme: crc.base64(),
+        };
+        let json = serde_json::to_vec_pretty(&meta).expect("metadata serializes");
+        Self::write_atomic(&self.meta_path(key), &json)
+            .await
+            .map_err(self.io("write metadata", key))?;
+        self.head(key).await?.ok_or_else(|| Error::NotFound {
+            store: self.to_string(),
+            key: key.to_string(),
+        })
+    }
+
+    async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>> {
+        let md = match tokio::fs::metadata(self.path(key)).await {
+            Ok(m) if m.is_file() => m,
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(self.io("stat", key)(e)),
+        };
+        let meta = self.read_meta(key).await?;
+        // Metadata that disagrees with the file (a crash between the two writes) is not trusted.
+        let meta = meta.filter(|m| m.bytes == md.len());
+        Ok(Some(ObjectInfo {
+            key: key.clone(),
+            size: md.len(),
+            checksum: meta.as_ref().map(|m| m.crc64nvme.clone()),
+            meta: meta.map(|m| m.meta),
+            storage_class: StorageClass::Standard,
+            restore: RestoreStatus::NotNeeded,
+        }))
+    }
+
+    async fn get(&self, key: &ObjectKey) -> Result<ByteStream> {
+        let info = self.head(key).await?.ok_or_else(|| Error::NotFound {
+            store: self.to_string(),
+            key: key.to_string(),
+        })?;
+        let file = tokio::fs::File::open(self.path(key))
+            .await
+            .map_err(self.io("open", key))?;
+        let stream = futures_util::stream::try_unfold(file, |mut f| async move {
+            let mut buf = vec![0u8; READ_CHUNK];
+            let n = f.read(&mut buf).await?;
+            if n == 0 {
+                return Ok(None);
+            }
+            buf.truncate(n);
+            Ok(Some((Bytes::from(buf), f)))
+        });
+        Ok(verify_stream(
+            Box::pin(stream),
+            info.size,
+            info.checksum,
+            format!("{self}: {key}"),
+        ))
+    }
+
+    async fn restore(
+        &self,
+        key: &ObjectKey,
+        _tier: RestoreTier,
+        _days: u32,
+    ) -> Result<RestoreStatus> {
+        self.head(key).await?.ok_or_else(|| Error::NotFound {
+            store: self.to_string(),
+            key: key.to_string(),
+        })?;
+        Ok(RestoreStatus::NotNeeded)
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectKey>> {
+        let mut out = Vec::new();
+        let mut dirs = vec![self.root.clone()];
+        while let Some(dir) = dirs.pop() {
+            let mut rd = match tokio::fs::read_dir(&dir).await {
+                Ok(r) => r,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    return Err(Error::Backend {
+                        store: self.to_string(),
+                        op: "list",
+                        key: prefix.into(),
+                        detail: e.to_string(),
+                    })
+                }
+            };
+            while let Ok(Some(entry)) = rd.next_entry().await {
+                let p = entry.path();
+                let name = entry.file_name().to_string_lossy().to_string();
+                if name.starts_with(TMP_PREFIX) || name.ends_with(META_SUFFIX) {
+                    continue;
+                }
+                if p.is_dir() {
+                    dirs.push(p);
+                    continue;
+                }
+                let rel = p
+                    .strip_prefix(&self.root)
+                    .unwrap_or(&p)
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                if rel.starts_with(prefix) {
+                    if let Ok(k) = ObjectKey::new(rel) {
+                        out.push(k);
+                    }
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    async fn create_if_absent(&self, key: &ObjectKey, body: Bytes) -> Result<bool> {
+        let path = self.path(key);
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(self.io("create directory", key))?;
+        // Write aside, then link into place: link fails if the name exists, so exactly one of
+        // several concurrent writers wins and nobody ever sees a half-written object.
+        let tmp = Self::tmp_path(&dir);
+        tokio::fs::write(&tmp, &body)
+            .await
+            .map_err(self.io("write", key))?;
+        let linked = tokio::fs::hard_link(&tmp, &path).await;
+        let _ = tokio::fs::remove_file(&tmp).await;
+        match linked {
+            Ok(()) => {
+                sync_dir(&dir).await.map_err(self.io("fsync", key))?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(self.io("create", key)(e)),
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! Archive stores: where the archive copy of an original lives. One small trait, implemented by
+//! a local directory ([`local`]) and S3 ([`s3`]); optional abilities (storage classes, Glacier
+//! restores) are declared in [`Features`], not assumed.
+//!
+//! Every object carries [`ArchiveMeta`]; objects without it (written by the reference tool) are
+//! reported as legacy and never treated as verified. Every object also has a CRC64NVME checksum of
+//! its bytes, computed by the store while writing and checked again while reading.
+
+pub mod checksum;
+pub mod local;
+pub mod s3;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use std::collections::BTreeMap;
+use std::pin::Pin;
+
+/// A stream of bytes into or out of a store.
+pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// An object key: non-empty, relative, no `.`/`..` segments, at most 1,024 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectKey(String);
+
+impl ObjectKey {
+    /// Validates a key.
+    pub fn new(key: impl Into<String>) -> Result<Self> {
+        let key = key.into();
+        let bad = key.is_empty()
+            || key.len() > 1024
+            || key.starts_with('/')
+            || key
+                .split('/')
+                .any(|s| s.is_empty() || s == "." || s == "..")
+            || key.chars().any(|c| c.is_control());
+        if bad {
+            return Err(Error::InvalidKey(key));
+        }
+        Ok(ObjectKey(key))
+    }
+
+    /// The key as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What an archive object says about itself (DESIGN.md: entry id, flavor id, flavor version,
+/// file extension, archived-at, tool version; byte count and checksum come from the store).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ArchiveMeta {
+    /// Entry id.
+    pub entry_id: String,
+    /// Flavor id of the original that was archived.
+    pub flavor_id: String,
+    /// Flavor version that was archived.
+    pub flavor_version: i64,
+    /// File extension of the original.
+    pub file_ext: String,
+    /// When it was archived (Unix seconds).
+    pub archived_at: i64,
+    /// Version of kaltura-archiver that wrote it.
+    pub tool_version: String,
+}
+
+impl ArchiveMeta {
+    /// As user metadata (S3 `x-amz-meta-*`).
+    pub fn to_map(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("entry-id".to_string(), self.entry_id.clone()),
+            ("flavor-id".to_string(), self.flavor_id.clone()),
+            (
+                "flavor-version".to_string(),
+                self.flavor_version.to_string(),
+            ),
+            ("file-ext".to_string(), self.file_ext.clone()),
+            ("archived-at".to_string(), self.archived_at.to_string()),
+            ("tool-version".to_string(), self.tool_version.clone()),
+        ])
+    }
+
+    /// From user metadata; `None` when it is not ours (a legacy object).
+    pub fn from_map(m: &BTreeMap<String, String>) -> Option<Self> {
+        Some(ArchiveMeta {
+            entry_id: m.get("entry-id")?.clone(),
+            flavor_id: m.get("flavor-id")?.clone(),
+            flavor_version: m.get("flavor-version")?.parse().ok()?,
+            file_ext: m.get("file-ext").cloned().unwrap_or_default(),
+            archived_at: m
+                .get("archived-at")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
+            tool_version: m.get("tool-version").cloned().unwrap_or_default(),
+        })
+    }
+}
+
+/// S3 storage classes an archive can be written to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageClass {
+    /// STANDARD.
+    Standard,
+    /// STANDARD_IA.
+    StandardIa,
+    /// INTELLIGENT_TIERING.
+    IntelligentTiering,
+    /// GLACIER_IR (instant retrieval: no restore needed).
+    GlacierIr,
+    /// GLACIER (flexible retrieval: restore needed).
+    Glacier,
+    /// DEEP_ARCHIVE (restore needed, no Expedited tier).
+    DeepArchive,
+}
+
+impl StorageClass {
+    /// The S3 name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageClass::Standard => "STANDARD",
+            StorageClass::StandardIa => "STANDARD_IA",
+            StorageClass::IntelligentTiering => "INTELLIGENT_TIERING",
+            StorageClass::GlacierIr => "GLACIER_IR",
+            StorageClass::Glacier => "GLACIER",
+            StorageClass::DeepArchive => "DEEP_ARCHIVE",
+        }
+    }
+
+    /// Parses an S3 name (case-insensitive).
+    pub fn parse(s: &str) -> Result<Self> {
+        let all = [
+            StorageClass::Standard,
+            StorageClass::StandardIa,
+            StorageClass::IntelligentTiering,
+            StorageClass::GlacierIr,
+            StorageClass::Glacier,
+            StorageClass::DeepArchive,
+        ];
+        all.into_iter().find(|c| c.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown storage class {s:?}; use STANDARD, STANDARD_IA, INTELLIGENT_TIERING, GLACIER_IR, GLACIER or DEEP_ARCHIVE"
+            ))
+        })
+    }
+
+    /// Whether reading needs a restore first.
+    pub fn needs_restore(self) -> bool {
+        matches!(self, StorageClass::Glacier | StorageClass::DeepArchive)
+    }
+}
+
+/// Whether an object can be read now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RestoreStatus {
+    /// Readable: not in an archival class.
+    NotNeeded,
+    /// In an archival class, no restore requested.
+    Frozen,
+    /// A restore is in progress.
+    Thawing,
+    /// A restored copy is readable until the given HTTP date (when the store says).
+    Thawed {
+        /// Expiry of the restored copy.
+        until: Option<String>,
+    },
+}
+
+impl RestoreStatus {
+    /// Whether the bytes can be read now.
+    pub fn readable(&self) -> bool {
+        matches!(
+            self,
+            RestoreStatus::NotNeeded | RestoreStatus::Thawed { .. }
+        )
+    }
+}
+
+/// Restore speed (and price) of a Glacier restore.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestoreTier {
+    /// Cheapest, slowest (GLACIER 5–12 h, DEEP_ARCHIVE up to 48 h).
+    Bulk,
+    /// GLACIER 3–5 h, DEEP_ARCHIVE up to 12 h.
+    Standard,
+    /// GLACIER 1–5 min; not available for DEEP_ARCHIVE.
+    Expedited,
+}
+
+impl RestoreTier {
+    /// The S3 name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RestoreTier::Bulk => "Bulk",
+            RestoreTier::Standard => "Standard",
+            RestoreTier::Expedited => "Expedited",
+        }
+    }
+}
+
+/// What a store knows about one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Key.
+    pub key: ObjectKey,
+    /// Exact size in bytes.
+    pub size: u64,
+    /// CRC64NVME of the bytes, base64 of the big-endian value (as S3 writes it); `None` on
+    /// legacy objects.
+    pub checksum: Option<String>,
+    /// Our metadata; `None` = legacy object (written by another tool), never treated as verified.
+    pub meta: Option<ArchiveMeta>,
+    /// Storage class.
+    pub storage_class: StorageClass,
+    /// Whether it can be read now.
+    pub restore: RestoreStatus,
+}
+
+impl ObjectInfo {
+    /// Whether this is a copy the archiver can rely on: our metadata and a checksum.
+    pub fn verified(&self) -> bool {
+        self.meta.is_some() && self.checksum.is_some()
+    }
+}
+
+/// What to write.
+#[derive(Debug, Clone)]
+pub struct PutOptions {
+    /// Metadata of the object.
+    pub meta: ArchiveMeta,
+    /// Size the source announced, if known; a different byte count fails the put.
+    pub expected_len: Option<u64>,
+    /// Storage class (stores without classes ignore it).
+    pub storage_class: StorageClass,
+}
+
+/// Abilities a store declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    /// Objects have storage classes.
+    pub storage_classes: bool,
+    /// Objects can be frozen and need restores.
+    pub restore: bool,
+}
+
+/// Store errors; the variant says what the caller does next.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The object does not exist.
+    #[error("{store}: no object {key}")]
+    NotFound {
+        /// Store description.
+        store: String,
+        /// Key.
+        key: String,
+    },
+    /// The object is in an archival class and has not been restored.
+    #[error("{store}: {key} is in {class} and must be restored first (request a restore and wait until it is thawed)")]
+    RestoreFirst {
+        /// Store description.
+        store: String,
+        /// Key.
+        key: String,
+        /// Storage class.
+        class: String,
+    },
+    /// The bytes do not match what was recorded or expected.
+    #[error("{store}: {key}: {what}; the copy is not trustworthy — do not delete the original, archive it again")]
+    Mismatch {
+        /// Store description.
+        store: String,
+        /// Key.
+        key: String,
+        /// What differed.
+        what: String,
+    },
+    /// The request is not possible (e.g. Expedited restore of DEEP_ARCHIVE).
+    #[error("{0}")]
+    Invalid(String),
+    /// A key that cannot be used.
+    #[error("invalid object key {0:?}: keys are relative paths without empty, . or .. segments")]
+    InvalidKey(String),
+    /// Access was refused.
+    #[error("{store}: access denied to {key}: check the credentials and the bucket policy")]
+    PermissionDenied {
+        /// Store description.
+        store: String,
+        /// Key or bucket.
+        key: String,
+    },
+    /// The bucket does not exist.
+    #[error("bucket {bucket} does not exist (check AWS_BUCKET and the region)")]
+    NoSuchBucket {
+        /// Bucket.
+        bucket: String,
+    },
+    /// The store could not be reached or failed.
+    #[error("{store}: {op} {key} failed: {detail}")]
+    Backend {
+        /// Store description.
+        store: String,
+        /// Operation.
+        op: &'static str,
+        /// Key.
+        key: String,
+        /// What happened.
+        detail: String,
+    },
+}
+
+/// Result of a store operation.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// An archive store.
+#[async_trait::async_trait]
+pub trait ArchiveStore: std::fmt::Debug + std::fmt::Display + Send + Sync {
+    /// Abilities of this store.
+    fn features(&self) -> Features;
+
+    /// Writes `body` under `key` with its metadata, computing the checksum on the way; fails
+    /// (leaving nothing behind) if the byte count differs from `expected_len`.
+    async fn put(&self, key: &ObjectKey, body: ByteStream, opts: &PutOptions)
+        -> Result<ObjectInfo>;
+
+    /// What the store knows about `key`, or `None`.
+    async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>>;
+
+    /// Reads `key` as a stream; the stream ends with an error if the bytes do not match the
+    /// recorded checksum. A frozen object fails with [`Error::RestoreFirst`].
+    async fn get(&self, key: &ObjectKey) -> Result<ByteStream>;
+
+    /// Requests a restore (idempotent: a restore in progress is not an error); returns the status.
+    async fn restore(&self, key: &ObjectKey, tier: RestoreTier, days: u32)
+        -> Result<RestoreStatus>;
+
+    /// Keys under a prefix.
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectKey>>;
+
+    /// Writes a small object only if `key` does not exist; `false` when it already did
+    /// (locks, journals). Loses cleanly to a concurrent writer.
+    async fn create_if_absent(&self, key: &ObjectKey, body: Bytes) -> Result<bool>;
+}
