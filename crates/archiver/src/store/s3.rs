@@ -263,6 +263,7 @@ impl S3Store {
             .bucket(&self.bucket)
             .key(key)
             .content_length(data.len() as i64)
+            .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
             .checksum_crc64_nvme(crc.base64())
             .storage_class(aws_sdk_s3::types::StorageClass::from(
                 opts.storage_class.as_str(),
