@@ -19,6 +19,8 @@ const META_SUFFIX: &str = ".meta.json";
 const TMP_PREFIX: &str = ".tmp-";
 /// Read size of `get`.
 const READ_CHUNK: usize = 1 << 20;
+/// Chunks waiting for the writer thread.
+const WRITE_QUEUE: usize = 8;
 
 /// What the metadata file holds.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -123,29 +125,47 @@ impl ArchiveStore for LocalStore {
             .await
             .map_err(self.io("create directory", key))?;
         let tmp = Self::tmp_path(&dir);
-        let result: Result<Crc64> = async {
-            let mut f = tokio::fs::File::create(&tmp)
-                .await
-                .map_err(self.io("create", key))?;
+        // The writes run on a blocking thread fed through a short queue, so reading the source,
+        // checksumming and writing overlap; memory stays at a few chunks.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(WRITE_QUEUE);
+        let writer_path = tmp.clone();
+        let writer = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&writer_path)?;
+            while let Some(chunk) = rx.blocking_recv() {
+                f.write_all(&chunk)?;
+            }
+            f.sync_all()
+        });
+        let read: Result<Crc64> = async {
             let mut crc = Crc64::default();
             while let Some(chunk) = body.next().await {
                 let chunk = chunk.map_err(self.io("read source for", key))?;
                 crc.update(&chunk);
-                f.write_all(&chunk).await.map_err(self.io("write", key))?;
-            }
-            if let Some(n) = opts.expected_len {
-                if n != crc.bytes() {
-                    return Err(Error::Mismatch {
-                        store: self.to_string(),
-                        key: key.to_string(),
-                        what: format!("the source gave {} bytes, expected {n}", crc.bytes()),
-                    });
+                if tx.send(chunk).await.is_err() {
+                    break; // the writer failed; its error is reported below
                 }
             }
-            f.sync_all().await.map_err(self.io("fsync", key))?;
             Ok(crc)
         }
         .await;
+        drop(tx);
+        let written = writer
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|r| r);
+        let result = match (read, written) {
+            (Err(e), _) => Err(e),
+            (Ok(_), Err(e)) => Err(self.io("write", key)(e)),
+            (Ok(crc), Ok(())) => match opts.expected_len {
+                Some(n) if n != crc.bytes() => Err(Error::Mismatch {
+                    store: self.to_string(),
+                    key: key.to_string(),
+                    what: format!("the source gave {} bytes, expected {n}", crc.bytes()),
+                }),
+                _ => Ok(crc),
+            },
+        };
         let crc = match result {
             Ok(c) => c,
             Err(e) => {
