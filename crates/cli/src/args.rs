@@ -56,7 +56,7 @@ pub struct KalturaArgs {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check the Kaltura login, and the placeholder video when one is configured.
+    /// Check the Kaltura login, the bucket and the placeholder video when they are configured.
     Check(CheckArgs),
     /// Count the selected entries.
     Count(SelectArgs),
@@ -70,6 +70,10 @@ pub enum Command {
 /// `check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// S3 bucket of the archive (credentials, region and endpoint from the standard AWS
+    /// environment: AWS_REGION, AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, roles, …).
+    #[arg(long, env = "AWS_BUCKET")]
+    pub bucket: Option<String>,
     /// Placeholder video that replaces archived originals.
     #[arg(long, env = "PLACEHOLDER_VIDEO")]
     pub placeholder: Option<PathBuf>,

@@ -133,6 +133,17 @@ pub async fn check(k: &KalturaArgs, a: &CheckArgs) -> Result<i32, Failure> {
         "kaltura: ok (partner {} at {})",
         kaltura.partner, kaltura.url
     );
+    match a.bucket.as_deref().filter(|b| !b.is_empty()) {
+        Some(bucket) => {
+            let store = archiver::store::s3::S3StoreBuilder::from_env()
+                .with_bucket(bucket)
+                .build()
+                .await?;
+            store.check_bucket().await?;
+            println!("bucket: ok ({store})");
+        }
+        None => println!("bucket: none configured (AWS_BUCKET)"),
+    }
     match &a.placeholder {
         Some(p) => {
             let meta = std::fs::metadata(p).map_err(|e| {

@@ -10,3 +10,5 @@ pub const USAGE: i32 = 2;
 pub const KALTURA: i32 = 3;
 /// An entry named on the command line does not exist.
 pub const NOT_FOUND: i32 = 4;
+/// The archive store (bucket or directory) refused or could not be reached.
+pub const STORE: i32 = 5;

@@ -16,6 +16,8 @@ pub enum Failure {
     NotFound(String),
     /// Writing the results failed; exit 1.
     Output(String),
+    /// The archive store refused or failed; exit 5.
+    Store(String),
 }
 
 impl Failure {
@@ -26,15 +28,18 @@ impl Failure {
             Failure::Kaltura(_) => exit::KALTURA,
             Failure::NotFound(_) => exit::NOT_FOUND,
             Failure::Output(_) => exit::ENTRY_FAILURES,
+            Failure::Store(_) => exit::STORE,
         }
     }
 
     /// The message.
     pub fn message(&self) -> &str {
         match self {
-            Failure::Usage(m) | Failure::Kaltura(m) | Failure::NotFound(m) | Failure::Output(m) => {
-                m
-            }
+            Failure::Usage(m)
+            | Failure::Kaltura(m)
+            | Failure::NotFound(m)
+            | Failure::Output(m)
+            | Failure::Store(m) => m,
         }
     }
 
@@ -73,6 +78,15 @@ impl Failure {
             )),
             SelectionError::Kaltura(k) => Failure::kaltura(&k, url, partner),
             other => Failure::Kaltura(other.to_string()),
+        }
+    }
+}
+
+impl From<archiver::store::Error> for Failure {
+    fn from(e: archiver::store::Error) -> Self {
+        match e {
+            archiver::store::Error::Invalid(m) => Failure::Usage(m),
+            other => Failure::Store(other.to_string()),
         }
     }
 }

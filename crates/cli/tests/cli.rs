@@ -353,3 +353,45 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn check_reports_a_reachable_bucket_and_a_missing_one_with_exit_5() {
+    let endpoint = match std::env::var("MOTO_ENDPOINT") {
+        Ok(e) if !e.is_empty() => e,
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("MOTO_ENDPOINT is not set under CI=true")
+        }
+        _ => return eprintln!("skipped: MOTO_ENDPOINT is not set"),
+    };
+    let s = sim(5).await;
+    let bucket = format!("check-{}", std::process::id());
+    // CreateBucket on moto (it does not check signatures).
+    reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    let mut env = env_for(&s);
+    env.extend([
+        ("AWS_ENDPOINT_URL".to_string(), endpoint.clone()),
+        (
+            "AWS_ACCESS_KEY_ID".to_string(),
+            "AKIAEXAMPLEMARKER".to_string(),
+        ),
+        ("AWS_REGION".to_string(), "us-east-1".to_string()),
+    ]);
+    let mut ok = env.clone();
+    ok.push(("AWS_BUCKET".into(), bucket.clone()));
+    let out = run_async(strings(&["check"]), ok).await;
+    assert!(stdout(&out).contains(&format!("bucket: ok (s3://{bucket}/)")));
+    let mut missing = env.clone();
+    missing.push(("AWS_BUCKET".into(), "no-such-bucket-anywhere".into()));
+    let out = run_async(strings(&["check"]), missing).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("no-such-bucket-anywhere") && err.contains("AWS_BUCKET"),
+        "{err}"
+    );
+    assert!(!err.contains("AKIAEXAMPLEMARKER"));
+}
