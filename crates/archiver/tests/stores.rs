@@ -407,3 +407,49 @@ async fn s3_errors_name_the_bucket_and_what_to_do() {
         .unwrap_err();
     assert!(e.to_string().contains("AWS_BUCKET"), "{e}");
 }
+
+#[tokio::test]
+async fn s3_multipart_upload_is_aborted_when_the_source_fails_midway() {
+    let Some(ep) = moto() else { return };
+    let store = s3_store(&ep, "abort").await;
+    let good: Vec<std::io::Result<Bytes>> = (0..20)
+        .map(|_| Ok(Bytes::from(vec![1u8; 1 << 20])))
+        .collect();
+    let broken = futures_util::stream::iter(good).chain(futures_util::stream::once(async {
+        Err(std::io::Error::other("download cut"))
+    }));
+    let e = store
+        .put(
+            &key("0_abcd1234"),
+            Box::pin(broken),
+            &opts(None, StorageClass::Glacier),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("download cut"), "{e}");
+    assert_eq!(
+        store.head(&key("0_abcd1234")).await.unwrap(),
+        None,
+        "nothing visible was written"
+    );
+    let conf = aws_sdk_s3::config::Builder::new()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(&ep)
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "test", "test", None, None, "moto",
+        ))
+        .build();
+    let pending = aws_sdk_s3::Client::from_conf(conf)
+        .list_multipart_uploads()
+        .bucket(store.bucket())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        pending.uploads().is_empty(),
+        "the multipart upload was aborted: {:?}",
+        pending.uploads()
+    );
+}
