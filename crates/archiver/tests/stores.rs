@@ -220,16 +220,7 @@ async fn s3_store(endpoint: &str, name: &str) -> S3Store {
         .build()
         .await
         .unwrap();
-    let conf = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test", "test", None, None, "moto",
-        ))
-        .build();
-    let _ = aws_sdk_s3::Client::from_conf(conf)
+    let _ = raw_client(endpoint)
         .create_bucket()
         .bucket(&bucket)
         .send()
@@ -339,16 +330,7 @@ async fn s3_store_detects_an_object_whose_bytes_do_not_match_its_checksum() {
         .unwrap();
     // Overwrite the bytes behind the store's back, keeping metadata and the old checksum (moto
     // accepts any checksum value, as real S3 would not).
-    let conf = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(&ep)
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test", "test", None, None, "moto",
-        ))
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+    raw_client(&ep)
         .put_object()
         .bucket(store.bucket())
         .key("0_abcd1234")
@@ -432,16 +414,7 @@ async fn s3_multipart_upload_is_aborted_when_the_source_fails_midway() {
         None,
         "nothing visible was written"
     );
-    let conf = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(&ep)
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test", "test", None, None, "moto",
-        ))
-        .build();
-    let pending = aws_sdk_s3::Client::from_conf(conf)
+    let pending = raw_client(&ep)
         .list_multipart_uploads()
         .bucket(store.bucket())
         .send()
@@ -452,4 +425,18 @@ async fn s3_multipart_upload_is_aborted_when_the_source_fails_midway() {
         "the multipart upload was aborted: {:?}",
         pending.uploads()
     );
+}
+
+/// A plain SDK client on moto, for what the store must not do (tampering, inspection, buckets).
+fn raw_client(endpoint: &str) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::new()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "test", "test", None, None, "moto",
+        ))
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
 }
