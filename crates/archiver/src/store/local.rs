@@ -7,6 +7,7 @@ use futures_util::StreamExt;
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::check_len;
 use super::checksum::{verify_stream, Crc64};
 use super::{
     ArchiveMeta, ArchiveStore, ByteStream, Error, Features, ObjectInfo, ObjectKey, PutOptions,
@@ -157,14 +158,9 @@ impl ArchiveStore for LocalStore {
         let result = match (read, written) {
             (Err(e), _) => Err(e),
             (Ok(_), Err(e)) => Err(self.io("write", key)(e)),
-            (Ok(crc), Ok(())) => match opts.expected_len {
-                Some(n) if n != crc.bytes() => Err(Error::Mismatch {
-                    store: self.to_string(),
-                    key: key.to_string(),
-                    what: format!("the source gave {} bytes, expected {n}", crc.bytes()),
-                }),
-                _ => Ok(crc),
-            },
+            (Ok(crc), Ok(())) => {
+                check_len(self, key.as_str(), opts.expected_len, crc.bytes()).map(|()| crc)
+            }
         };
         let crc = match result {
             Ok(c) => c,

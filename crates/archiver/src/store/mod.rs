@@ -316,6 +316,23 @@ pub enum Error {
 /// Result of a store operation.
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// Fails when a source gave a different number of bytes than it announced.
+pub(crate) fn check_len(
+    store: &dyn std::fmt::Display,
+    key: &str,
+    expected: Option<u64>,
+    got: u64,
+) -> Result<()> {
+    match expected {
+        Some(n) if n != got => Err(Error::Mismatch {
+            store: store.to_string(),
+            key: key.to_string(),
+            what: format!("the source gave {got} bytes, expected {n}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// An archive store.
 #[async_trait::async_trait]
 pub trait ArchiveStore: std::fmt::Debug + std::fmt::Display + Send + Sync {

@@ -15,6 +15,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
 
+use super::check_len;
 use super::checksum::{verify_stream, Crc64};
 use super::{
     ArchiveMeta, ArchiveStore, ByteStream, Error, Features, ObjectInfo, ObjectKey, PutOptions,
@@ -315,51 +316,32 @@ impl S3Store {
             .await
             .map_err(|e| self.error("start multipart upload of", key, e))?;
         let upload_id = upload.upload_id().unwrap_or_default().to_string();
-        let result = self
-            .upload_parts(key, &upload_id, first, body, part, crc)
-            .await
-            .and_then(
-                |parts| match opts.expected_len.filter(|n| *n != crc.bytes()) {
-                    Some(n) => Err(Error::Mismatch {
-                        store: self.to_string(),
-                        key: key.to_string(),
-                        what: format!("the source gave {} bytes, expected {n}", crc.bytes()),
-                    }),
-                    None => Ok(parts),
-                },
-            );
-        let parts = match result {
-            Ok(p) => p,
-            Err(e) => {
-                // Abort so no invisible parts keep costing money (a bucket lifecycle rule that
-                // aborts incomplete uploads is still needed for crashes: abort cannot run then).
-                let _ = self
-                    .client
-                    .abort_multipart_upload()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .upload_id(&upload_id)
-                    .send()
-                    .await;
-                return Err(e);
-            }
-        };
-        let done = self
-            .client
-            .complete_multipart_upload()
-            .bucket(&self.bucket)
-            .key(key)
-            .upload_id(&upload_id)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .set_parts(Some(parts))
-                    .build(),
-            )
-            .checksum_crc64_nvme(crc.base64())
-            .checksum_type(ChecksumType::FullObject)
-            .send()
-            .await;
-        if let Err(e) = done {
+        let result: Result<()> = async {
+            let parts = self
+                .upload_parts(key, &upload_id, first, body, part, crc)
+                .await?;
+            check_len(self, key, opts.expected_len, crc.bytes())?;
+            self.client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .checksum_crc64_nvme(crc.base64())
+                .checksum_type(ChecksumType::FullObject)
+                .send()
+                .await
+                .map_err(|e| self.error("complete multipart upload of", key, e))?;
+            Ok(())
+        }
+        .await;
+        if result.is_err() {
+            // Abort so no invisible parts keep costing money (a bucket lifecycle rule that aborts
+            // incomplete uploads is still needed for crashes: abort cannot run then).
             let _ = self
                 .client
                 .abort_multipart_upload()
@@ -368,9 +350,8 @@ impl S3Store {
                 .upload_id(&upload_id)
                 .send()
                 .await;
-            return Err(self.error("complete multipart upload of", key, e));
         }
-        Ok(())
+        result
     }
 
     async fn upload_parts(
@@ -469,13 +450,7 @@ impl ArchiveStore for S3Store {
                 detail: e.to_string(),
             })?;
         if (first.len() as u64) < part {
-            if let Some(n) = opts.expected_len.filter(|n| *n != crc.bytes()) {
-                return Err(Error::Mismatch {
-                    store: self.to_string(),
-                    key: full,
-                    what: format!("the source gave {} bytes, expected {n}", crc.bytes()),
-                });
-            }
+            check_len(self, &full, opts.expected_len, crc.bytes())?;
             self.put_small(&full, first, &crc, opts).await?;
         } else {
             self.put_multipart(&full, first, &mut body, part, &mut crc, opts)
