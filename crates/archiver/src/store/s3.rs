@@ -354,6 +354,8 @@ impl S3Store {
         result
     }
 
+    /// Uploads the parts: reading the next part from the source overlaps the uploads of the
+    /// previous ones, with at most `parts_in_flight(part)` parts in memory.
     async fn upload_parts(
         &self,
         key: &str,
@@ -363,47 +365,73 @@ impl S3Store {
         part: u64,
         crc: &mut Crc64,
     ) -> Result<Vec<CompletedPart>> {
+        let limit = parts_in_flight(part);
+        let mut in_flight = std::collections::VecDeque::new();
         let mut parts = Vec::new();
         let mut next = Some(first);
         let mut number = 1i32;
-        while let Some(data) = next.take() {
-            // Parts go one at a time: memory holds one part, whatever the object's size.
-            let len = data.len() as i64;
-            let r = self
-                .client
-                .upload_part()
-                .bucket(&self.bucket)
-                .key(key)
-                .upload_id(upload_id)
-                .part_number(number)
-                .content_length(len)
-                .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
-                .body(SdkBody::from(data))
-                .send()
-                .await
-                .map_err(|e| self.error("upload part of", key, e))?;
-            parts.push(
-                CompletedPart::builder()
-                    .part_number(number)
-                    .set_e_tag(r.e_tag().map(str::to_string))
-                    .set_checksum_crc64_nvme(r.checksum_crc64_nvme().map(str::to_string))
-                    .build(),
-            );
-            number += 1;
-            let chunk = read_part(body, part, crc)
-                .await
-                .map_err(|e| Error::Backend {
-                    store: self.to_string(),
-                    op: "read source for",
-                    key: key.to_string(),
-                    detail: e.to_string(),
-                })?;
-            if !chunk.is_empty() {
-                next = Some(chunk);
+        let result: Result<()> = async {
+            loop {
+                if let Some(data) = next.take() {
+                    let request = self
+                        .client
+                        .upload_part()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .upload_id(upload_id)
+                        .part_number(number)
+                        .content_length(data.len() as i64)
+                        .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+                        .body(SdkBody::from(data));
+                    in_flight.push_back((number, tokio::spawn(request.send())));
+                    number += 1;
+                    let chunk = read_part(body, part, crc)
+                        .await
+                        .map_err(|e| Error::Backend {
+                            store: self.to_string(),
+                            op: "read source for",
+                            key: key.to_string(),
+                            detail: e.to_string(),
+                        })?;
+                    next = (!chunk.is_empty()).then_some(chunk);
+                }
+                if next.is_some() && in_flight.len() < limit {
+                    continue;
+                }
+                let Some((n, task)) = in_flight.pop_front() else {
+                    return Ok(());
+                };
+                let r = task
+                    .await
+                    .map_err(|e| Error::Backend {
+                        store: self.to_string(),
+                        op: "upload part of",
+                        key: key.to_string(),
+                        detail: e.to_string(),
+                    })?
+                    .map_err(|e| self.error("upload part of", key, e))?;
+                parts.push(
+                    CompletedPart::builder()
+                        .part_number(n)
+                        .set_e_tag(r.e_tag().map(str::to_string))
+                        .set_checksum_crc64_nvme(r.checksum_crc64_nvme().map(str::to_string))
+                        .build(),
+                );
             }
         }
-        Ok(parts)
+        .await;
+        if result.is_err() {
+            for (_, task) in in_flight {
+                task.abort();
+            }
+        }
+        result.map(|()| parts)
     }
+}
+
+/// How many parts may be uploading at once: up to 4, within 64 MiB of part buffers.
+pub fn parts_in_flight(part: u64) -> usize {
+    ((64 << 20) / part.max(1)).clamp(1, 4) as usize
 }
 
 /// Reads up to `part` bytes from the stream into one buffer, updating the checksum.
