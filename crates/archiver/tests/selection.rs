@@ -34,14 +34,11 @@ fn client(s: &SimServer) -> Client {
         .unwrap()
 }
 
-/// READY entries visible to lists, from the simulator's own state.
-fn ready_ids(s: &SimServer) -> HashSet<String> {
-    let w = s.sim().world.lock().unwrap();
-    w.entries
-        .iter()
-        .filter(|e| e.status == 2 && e.display_in_search >= 0)
-        .map(|e| e.id.clone())
-        .collect()
+/// Asserts that a walk listed every expected entry exactly once.
+fn assert_each_once(ids: &[String], expected: &HashSet<String>) {
+    let unique: HashSet<String> = ids.iter().cloned().collect();
+    assert_eq!(unique.len(), ids.len(), "no duplicates");
+    assert_eq!(&unique, expected, "no misses, nothing extra");
 }
 
 async fn walk_all(w: &mut Walker) -> (Vec<String>, usize) {
@@ -65,9 +62,7 @@ async fn walks_past_10000_entries_exactly_once_including_a_bulk_import_second() 
     )
     .unwrap();
     let (ids, _) = walk_all(&mut w).await;
-    let unique: HashSet<String> = ids.iter().cloned().collect();
-    assert_eq!(unique.len(), ids.len(), "no duplicates");
-    assert_eq!(unique, ready_ids(&s), "no misses");
+    assert_each_once(&ids, &s.sim().ready_visible_ids());
     assert!(ids.len() > 10_000);
 }
 
@@ -91,9 +86,7 @@ async fn entries_created_during_the_walk_are_listed_too() {
             added = true;
         }
     }
-    let unique: HashSet<String> = ids.iter().cloned().collect();
-    assert_eq!(unique.len(), ids.len(), "no duplicates");
-    assert_eq!(unique, ready_ids(&s), "no misses, new entries included");
+    assert_each_once(&ids, &s.sim().ready_visible_ids());
 }
 
 #[tokio::test]
@@ -134,7 +127,13 @@ async fn a_page_of_500_with_originals_costs_two_calls() {
 #[tokio::test]
 async fn id_selection_reports_an_unknown_id_and_skips_entries_filtered_out() {
     let s = sim(50).await;
-    let some: Vec<EntryId> = ready_ids(&s).into_iter().take(3).map(EntryId).collect();
+    let some: Vec<EntryId> = s
+        .sim()
+        .ready_visible_ids()
+        .into_iter()
+        .take(3)
+        .map(EntryId)
+        .collect();
     let mut sel = Selection {
         entry_ids: some.clone(),
         ..Selection::default()
@@ -199,7 +198,5 @@ async fn more_entries_in_one_second_than_a_page_are_walked_through_that_second()
     )
     .unwrap();
     let (ids, _) = walk_all(&mut w).await;
-    let unique: HashSet<String> = ids.iter().cloned().collect();
-    assert_eq!(unique.len(), ids.len(), "no duplicates");
-    assert_eq!(unique, ready_ids(&s), "no misses");
+    assert_each_once(&ids, &s.sim().ready_visible_ids());
 }

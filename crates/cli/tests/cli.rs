@@ -72,14 +72,11 @@ fn stdout(o: &Output) -> String {
     String::from_utf8(o.stdout.clone()).unwrap()
 }
 
-/// Ids of READY entries visible to lists, from the simulator's state.
-fn ready_ids(s: &SimServer) -> HashSet<String> {
-    let w = s.sim().world.lock().unwrap();
-    w.entries
-        .iter()
-        .filter(|e| e.status == 2 && e.display_in_search >= 0)
-        .map(|e| e.id.clone())
-        .collect()
+/// Asserts that a walk listed every expected entry exactly once.
+fn assert_each_once(ids: &[String], expected: &HashSet<String>) {
+    let unique: HashSet<String> = ids.iter().cloned().collect();
+    assert_eq!(unique.len(), ids.len(), "no duplicates");
+    assert_eq!(&unique, expected, "no misses, nothing extra");
 }
 
 fn listed_ids(tsv: &str) -> Vec<String> {
@@ -96,15 +93,13 @@ fn strings(v: &[&str]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn count_and_list_give_exactly_the_25000_entries_of_the_simulator() {
     let s = sim(26_000).await;
-    let expected = ready_ids(&s);
+    let expected = s.sim().ready_visible_ids();
     assert!(expected.len() >= 25_000, "{}", expected.len());
     let count = run_async(strings(&["count"]), env_for(&s)).await;
     assert_eq!(stdout(&count).trim(), expected.len().to_string());
     let list = run_async(strings(&["list"]), env_for(&s)).await;
     let ids = listed_ids(&stdout(&list));
-    let unique: HashSet<String> = ids.iter().cloned().collect();
-    assert_eq!(unique.len(), ids.len(), "no duplicates");
-    assert_eq!(unique, expected);
+    assert_each_once(&ids, &expected);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -128,13 +123,7 @@ async fn list_includes_entries_created_while_it_walks() {
     let list = run_async(strings(&["list"]), env_for(&s)).await;
     adder.await.unwrap();
     let ids = listed_ids(&stdout(&list));
-    let unique: HashSet<String> = ids.iter().cloned().collect();
-    assert_eq!(unique.len(), ids.len(), "no duplicates");
-    assert_eq!(
-        unique,
-        ready_ids(&s),
-        "nothing missed, the new entries included"
-    );
+    assert_each_once(&ids, &s.sim().ready_visible_ids());
 }
 
 #[tokio::test(flavor = "multi_thread")]

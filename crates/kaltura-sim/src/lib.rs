@@ -193,6 +193,17 @@ impl Sim {
         self.counters.lock().expect("counters lock").clear();
     }
 
+    /// Ids of the READY entries that lists can show (any moderation status, not hidden as SYSTEM
+    /// or RECYCLED): what a complete walk with a READY status filter must return.
+    pub fn ready_visible_ids(&self) -> std::collections::HashSet<String> {
+        let w = self.world.lock().expect("world lock");
+        w.entries
+            .iter()
+            .filter(|e| e.status == model::entry_status::READY && e.display_in_search >= 0)
+            .map(|e| e.id.clone())
+            .collect()
+    }
+
     /// The byte state of an upload token.
     pub fn token_file(&self, id: &str) -> Arc<tokio::sync::Mutex<TokenFile>> {
         self.token_files
