@@ -56,7 +56,7 @@ pub struct KalturaArgs {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Check the Kaltura login, the bucket and the placeholder video when they are configured.
+    /// Check the Kaltura login, the bucket when one is configured, and the placeholder video.
     Check(CheckArgs),
     /// Count the selected entries.
     Count(SelectArgs),
@@ -74,7 +74,7 @@ pub struct CheckArgs {
     /// environment: AWS_REGION, AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, roles, …).
     #[arg(long, env = "AWS_BUCKET")]
     pub bucket: Option<String>,
-    /// Placeholder video that replaces archived originals.
+    /// Placeholder video that replaces archived originals [default: the built-in one].
     #[arg(long, env = "PLACEHOLDER_VIDEO")]
     pub placeholder: Option<PathBuf>,
 }

@@ -144,24 +144,9 @@ pub async fn check(k: &KalturaArgs, a: &CheckArgs) -> Result<i32, Failure> {
         }
         None => println!("bucket: none configured (AWS_BUCKET)"),
     }
-    match &a.placeholder {
-        Some(p) => {
-            let meta = std::fs::metadata(p).map_err(|e| {
-                Failure::Usage(format!(
-                    "the placeholder video {} cannot be read: {e}; fix PLACEHOLDER_VIDEO",
-                    p.display()
-                ))
-            })?;
-            if meta.len() == 0 {
-                return Err(Failure::Usage(format!(
-                    "the placeholder video {} is empty; fix PLACEHOLDER_VIDEO",
-                    p.display()
-                )));
-            }
-            println!("placeholder: ok ({}, {} bytes)", p.display(), meta.len());
-        }
-        None => println!("placeholder: none configured (PLACEHOLDER_VIDEO)"),
-    }
+    let placeholder = archiver::placeholder::Placeholder::from_setting(a.placeholder.as_deref());
+    let bytes = placeholder.bytes().map_err(Failure::Usage)?;
+    println!("placeholder: ok ({placeholder}, {} bytes)", bytes.len());
     Ok(exit::SUCCESS)
 }
 

@@ -265,6 +265,12 @@ async fn every_kind_of_bad_input_gets_one_line_and_its_exit_code() {
             2,
             "CLASS=USD",
         ),
+        (
+            strings(&["check"]),
+            with("PLACEHOLDER_VIDEO", "/nonexistent/placeholder.mp4"),
+            2,
+            "PLACEHOLDER_VIDEO",
+        ),
     ];
     for (args, env, code, needle) in cases {
         let out = run_async(args.clone(), env).await;
@@ -295,7 +301,12 @@ async fn flags_win_over_the_environment_and_help_says_so() {
         env,
     )
     .await;
-    assert!(stdout(&right).contains(&format!("partner {PARTNER}")));
+    let text = stdout(&right);
+    assert!(text.contains(&format!("partner {PARTNER}")));
+    assert!(
+        text.contains("placeholder: ok (built-in placeholder"),
+        "{text}"
+    );
     let help = run(&["--help"], &[("KALTURA_SECRET", SECRET)]);
     let text = stdout(&help);
     assert!(text.contains("a flag wins over the environment, the environment over the default"));
