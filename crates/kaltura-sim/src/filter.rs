@@ -296,7 +296,8 @@ impl EntryFilter {
             || !in_strs(&self.reference_in, e.reference_id.as_ref())
             || !in_strs(&self.replacing_in, e.replacing_entry_id.as_ref())
             || !in_strs(&self.replaced_in, e.replaced_entry_id.as_ref())
-            || self.parent_equal.as_ref().is_some_and(|_| true)
+            // Simulated entries have no parent entry, so a parent filter matches nothing.
+            || self.parent_equal.is_some()
         {
             return false;
         }
