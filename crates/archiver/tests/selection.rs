@@ -34,6 +34,11 @@ fn client(s: &SimServer) -> Client {
         .unwrap()
 }
 
+/// A walk of `sel` on the simulator, as of now.
+fn walker(s: &SimServer, sel: &Selection, flavors: Flavors) -> Walker {
+    Walker::new(client(s), sel, flavors, archiver::time::now()).unwrap()
+}
+
 /// Asserts that a walk listed every expected entry exactly once.
 fn assert_each_once(ids: &[String], expected: &HashSet<String>) {
     let unique: HashSet<String> = ids.iter().cloned().collect();
@@ -54,13 +59,7 @@ async fn walk_all(w: &mut Walker) -> (Vec<String>, usize) {
 #[tokio::test]
 async fn walks_past_10000_entries_exactly_once_including_a_bulk_import_second() {
     let s = sim(12_500).await;
-    let mut w = Walker::new(
-        client(&s),
-        &Selection::default(),
-        Flavors::None,
-        archiver::time::now(),
-    )
-    .unwrap();
+    let mut w = walker(&s, &Selection::default(), Flavors::None);
     let (ids, _) = walk_all(&mut w).await;
     assert_each_once(&ids, &s.sim().ready_visible_ids());
     assert!(ids.len() > 10_000);
@@ -69,13 +68,7 @@ async fn walks_past_10000_entries_exactly_once_including_a_bulk_import_second() 
 #[tokio::test]
 async fn entries_created_during_the_walk_are_listed_too() {
     let s = sim(3000).await;
-    let mut w = Walker::new(
-        client(&s),
-        &Selection::default(),
-        Flavors::None,
-        archiver::time::now(),
-    )
-    .unwrap();
+    let mut w = walker(&s, &Selection::default(), Flavors::None);
     let mut ids = Vec::new();
     let mut added = false;
     while let Some(p) = w.next_page().await.unwrap() {
@@ -138,11 +131,11 @@ async fn id_selection_reports_an_unknown_id_and_skips_entries_filtered_out() {
         entry_ids: some.clone(),
         ..Selection::default()
     };
-    let mut w = Walker::new(client(&s), &sel, Flavors::None, archiver::time::now()).unwrap();
+    let mut w = walker(&s, &sel, Flavors::None);
     let (ids, _) = walk_all(&mut w).await;
     assert_eq!(ids.len(), 3);
     sel.entry_ids.push(EntryId::from("0_zzzzzzzz"));
-    let mut w = Walker::new(client(&s), &sel, Flavors::None, archiver::time::now()).unwrap();
+    let mut w = walker(&s, &sel, Flavors::None);
     let err = loop {
         match w.next_page().await {
             Err(e) => break e,
@@ -190,13 +183,7 @@ async fn more_entries_in_one_second_than_a_page_are_walked_through_that_second()
         let mut world = s.sim().world.lock().unwrap();
         kaltura_sim::generate::add_entries(&mut world, 1300, 7, Some(1_600_000_000));
     }
-    let mut w = Walker::new(
-        client(&s),
-        &Selection::default(),
-        Flavors::None,
-        archiver::time::now(),
-    )
-    .unwrap();
+    let mut w = walker(&s, &Selection::default(), Flavors::None);
     let (ids, _) = walk_all(&mut w).await;
     assert_each_once(&ids, &s.sim().ready_visible_ids());
 }

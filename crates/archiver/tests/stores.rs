@@ -345,7 +345,11 @@ async fn s3_store_detects_an_object_whose_bytes_do_not_match_its_checksum() {
         Ok(s) => read_all(s).await,
         Err(e) => Err(std::io::Error::other(e.to_string())),
     };
-    assert!(read.is_err(), "changed bytes must not read back as good");
+    let err = read.expect_err("changed bytes must not read back as good");
+    assert!(
+        err.to_string().contains("checksum"),
+        "the failure names the checksum: {err}"
+    );
 }
 
 #[tokio::test]

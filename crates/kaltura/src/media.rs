@@ -114,12 +114,9 @@ impl Client {
         let mut p = Map::new();
         p.insert("filter".into(), filter_param(filter));
         let v = self.call("media", "count", p, Idempotence::Safe).await?;
-        let n: i64 = serde_json::from_value::<Value>(v.clone())
-            .ok()
-            .and_then(|v| {
-                v.as_i64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            })
+        let n: i64 = v
+            .as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
             .ok_or_else(|| Error::Decode {
                 action: "media.count".into(),
                 detail: format!("not a number: {v}"),

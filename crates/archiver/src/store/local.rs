@@ -74,6 +74,16 @@ impl LocalStore {
         }
     }
 
+    /// The object's path and its directory, created if missing.
+    async fn prepare(&self, key: &ObjectKey) -> Result<(PathBuf, PathBuf)> {
+        let path = self.path(key);
+        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(self.io("create directory", key))?;
+        Ok((path, dir))
+    }
+
     fn tmp_path(dir: &Path) -> PathBuf {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -120,11 +130,7 @@ impl ArchiveStore for LocalStore {
         mut body: ByteStream,
         opts: &PutOptions,
     ) -> Result<ObjectInfo> {
-        let path = self.path(key);
-        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
-        tokio::fs::create_dir_all(&dir)
-            .await
-            .map_err(self.io("create directory", key))?;
+        let (path, dir) = self.prepare(key).await?;
         let tmp = Self::tmp_path(&dir);
         // The writes run on a blocking thread fed through a short queue, so reading the source,
         // checksumming and writing overlap; memory stays at a few chunks.
@@ -288,11 +294,7 @@ impl ArchiveStore for LocalStore {
     }
 
     async fn create_if_absent(&self, key: &ObjectKey, body: Bytes) -> Result<bool> {
-        let path = self.path(key);
-        let dir = path.parent().unwrap_or(&self.root).to_path_buf();
-        tokio::fs::create_dir_all(&dir)
-            .await
-            .map_err(self.io("create directory", key))?;
+        let (path, dir) = self.prepare(key).await?;
         // Write aside, then link into place: link fails if the name exists, so exactly one of
         // several concurrent writers wins and nobody ever sees a half-written object.
         let tmp = Self::tmp_path(&dir);

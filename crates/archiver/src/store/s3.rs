@@ -434,6 +434,19 @@ pub fn parts_in_flight(part: u64) -> usize {
     ((64 << 20) / part.max(1)).clamp(1, 4) as usize
 }
 
+/// An error with its causes (the SDK's "streaming error" says why only in its source, e.g. "body
+/// checksum mismatch").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 /// Reads up to `part` bytes from the stream into one buffer, updating the checksum.
 async fn read_part(body: &mut ByteStream, part: u64, crc: &mut Crc64) -> std::io::Result<Bytes> {
     let mut buf = BytesMut::with_capacity(part as usize);
@@ -578,7 +591,7 @@ impl ArchiveStore for S3Store {
         let stream = futures_util::stream::unfold(r.body, |mut b| async move {
             b.next()
                 .await
-                .map(|chunk| (chunk.map_err(std::io::Error::other), b))
+                .map(|chunk| (chunk.map_err(|e| std::io::Error::other(error_chain(&e))), b))
         });
         Ok(verify_stream(
             Box::pin(stream),

@@ -54,35 +54,32 @@ const ACTIONS: &[(&str, &[&str])] = &[
 pub async fn execute(sim: &Arc<Sim>, service: &str, action: &str, params: Params) -> Outcome {
     let svc = service.to_lowercase();
     let act = action.to_lowercase();
+    sim.count(&format!("{svc}.{act}"));
     let Some((_, actions)) = ACTIONS.iter().find(|(s, _)| *s == svc) else {
-        sim.count(&format!("{svc}.{act}"));
         return Err(codes::service_does_not_exist(service));
     };
     if !actions.contains(&act.as_str()) {
-        sim.count(&format!("{svc}.{act}"));
         return Err(codes::action_does_not_exist(action, service));
     }
-    sim.count(&format!("{svc}.{act}"));
     let p = Obj(&params.tree);
     let ks = p.str("ks").unwrap_or_default();
     let needs_ks = !matches!(
         (svc.as_str(), act.as_str()),
         ("session", "start") | ("system", "ping")
     );
-    let caller = if needs_ks {
+    // One lock for the session check and the clock the fault dice need.
+    let (user, now_ms) = {
         let mut w = sim.world.lock().expect("world lock");
-        match session::check(&mut w, Some(&ks), &svc, &act, sim.faults.ks_call_limit()) {
-            Ok(s) => Some(s),
-            Err(e) => return Err(e),
-        }
-    } else {
-        None
+        let user = if needs_ks {
+            session::check(&mut w, Some(&ks), &svc, &act, sim.faults.ks_call_limit())?.user_id
+        } else {
+            String::new()
+        };
+        (user, w.now_ms())
     };
-    let now_ms = sim.world.lock().expect("world lock").now_ms();
     if let Some(e) = sim.faults.api_fault(&svc, &act, now_ms) {
         return Err(e);
     }
-    let user = caller.map(|c| c.user_id).unwrap_or_default();
     if (svc.as_str(), act.as_str()) == ("uploadtoken", "upload") {
         return upload::upload(sim, &params).await;
     }

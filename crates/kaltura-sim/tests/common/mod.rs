@@ -110,26 +110,23 @@ impl Sim {
         r.json().await.expect("JSON")
     }
 
-    pub async fn state(&self) -> Value {
-        self.http
-            .get(format!("{}/sim/state", self.base))
+    /// GET of a control route, as JSON.
+    pub async fn get_json(&self, route: &str) -> Value {
+        let r = self
+            .http
+            .get(format!("{}{route}", self.base))
             .send()
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+            .expect("control call");
+        r.json().await.expect("JSON")
+    }
+
+    pub async fn state(&self) -> Value {
+        self.get_json("/sim/state").await
     }
 
     pub async fn counters(&self) -> Value {
-        self.http
-            .get(format!("{}/sim/counters", self.base))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.get_json("/sim/counters").await
     }
 
     /// Entries of a list call.
