@@ -1,8 +1,20 @@
-//! kaltura-archiver's domain. So far: which entries a command works on ([`selection`]), what the
-//! archive tags say about them ([`tags`]), library statistics ([`stats`]), the archive stores
-//! ([`store`]) and the placeholder video ([`placeholder`]); transitions and the engine follow.
+//! kaltura-archiver's domain: which entries a command works on ([`selection`]), the state of an
+//! entry ([`diagnose`]), the transitions ([`archive`], [`replace`], [`restore`]), the engine that
+//! runs them with bounded concurrency ([`engine`]), the archive stores ([`store`]) and where
+//! copies live in them ([`copies`]), the run journal ([`journal`]), library statistics
+//! ([`stats`]), and the placeholder video ([`placeholder`]).
 
+pub mod archive;
+pub mod context;
+pub mod copies;
+pub mod diagnose;
+pub mod engine;
+pub mod failpoint;
+pub mod journal;
+pub mod outcome;
 pub mod placeholder;
+pub mod replace;
+pub mod restore;
 pub mod selection;
 pub mod stats;
 pub mod store;

@@ -54,6 +54,50 @@ impl std::fmt::Display for Placeholder {
     }
 }
 
+/// The placeholder in use and how to recognise any placeholder we may have written: by exact
+/// size first, then by checksum of the bytes.
+#[derive(Debug, Clone)]
+pub struct Placeholders {
+    current: bytes::Bytes,
+    known: Vec<(u64, String)>,
+}
+
+impl Placeholders {
+    /// The placeholder to write (`bytes`), recognising it and the built-in one.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        let mut known = vec![fingerprint(&bytes)];
+        let builtin = fingerprint(DEFAULT);
+        if !known.contains(&builtin) {
+            known.push(builtin);
+        }
+        Placeholders {
+            current: bytes::Bytes::from(bytes),
+            known,
+        }
+    }
+
+    /// The bytes to upload.
+    pub fn bytes(&self) -> bytes::Bytes {
+        self.current.clone()
+    }
+
+    /// Whether a file of `len` bytes could be a placeholder (a cheap first test).
+    pub fn size_matches(&self, len: u64) -> bool {
+        self.known.iter().any(|(n, _)| *n == len)
+    }
+
+    /// Whether these bytes are a placeholder.
+    pub fn matches(&self, data: &[u8]) -> bool {
+        self.known.contains(&fingerprint(data))
+    }
+}
+
+fn fingerprint(data: &[u8]) -> (u64, String) {
+    let mut c = crate::store::checksum::Crc64::default();
+    c.update(data);
+    (data.len() as u64, c.base64())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

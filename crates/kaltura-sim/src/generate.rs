@@ -113,7 +113,7 @@ pub fn add_entries(
         let created = match (created_at, burst) {
             (Some(t), _) => t,
             (None, Some((start, t))) if i >= start && i < start + 200 => t,
-            _ => now - rng.range(3600, 12 * YEAR),
+            _ => now - rng.range(3600, i64::from(world.settings.history_years.max(1)) * YEAR),
         };
         ids.push(generate_entry(world, &mut rng, created, now));
     }
@@ -151,8 +151,10 @@ fn generate_entry(world: &mut World, rng: &mut Rng, created: i64, now: i64) -> S
         x if x < 0.995 => 1,
         _ => 3,
     };
-    // Sizes log-uniform between 3 MB and 6 GB.
-    let size = (3.0e6f64.ln() + rng.unit() * (6.0e9f64.ln() - 3.0e6f64.ln())).exp() as u64;
+    // Sizes log-uniform between the configured bounds (3 MB and 6 GB by default).
+    let (lo, hi) = world.settings.flavor_bytes;
+    let (lo, hi) = ((lo.max(1) as f64).ln(), (hi.max(lo.max(1)) as f64).ln());
+    let size = (lo + rng.unit() * (hi - lo)).exp() as u64;
     let ms_duration = ((size * 8) / 2500).max(1000) as i64;
     let topic = *rng.pick(TOPICS);
     let name = format!("{topic} — session {}", rng.range(1, 40));

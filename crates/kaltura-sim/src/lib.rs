@@ -72,6 +72,10 @@ pub struct SimConfig {
     pub spool_dir: Option<PathBuf>,
     /// Compress API responses with gzip when the client accepts it, as some web tiers do.
     pub gzip: bool,
+    /// Sizes of generated originals: log-uniform between these byte counts.
+    pub flavor_bytes: (u64, u64),
+    /// Generated entries are created within this many years before now.
+    pub history_years: u32,
 }
 
 impl Default for SimConfig {
@@ -92,6 +96,8 @@ impl Default for SimConfig {
             faults: vec![],
             spool_dir: None,
             gzip: false,
+            flavor_bytes: (3_000_000, 6_000_000_000),
+            history_years: 12,
         }
     }
 }
@@ -156,6 +162,8 @@ impl Sim {
             final_chunk_wait_ms: config.final_chunk_wait_ms,
             max_parked_chunks: 1000,
             gzip: config.gzip,
+            flavor_bytes: config.flavor_bytes,
+            history_years: config.history_years,
         };
         let mut world = World::new(settings, spool_dir.to_path_buf());
         generate::ensure_categories(&mut world);

@@ -58,6 +58,15 @@ struct Args {
     /// Compress API responses with gzip for clients that send Accept-Encoding: gzip.
     #[arg(long)]
     gzip: bool,
+    /// Smallest generated original, in bytes.
+    #[arg(long, default_value_t = 3_000_000)]
+    min_flavor_bytes: u64,
+    /// Largest generated original, in bytes.
+    #[arg(long, default_value_t = 6_000_000_000)]
+    max_flavor_bytes: u64,
+    /// Generated entries are created within this many years.
+    #[arg(long, default_value_t = 12)]
+    years: u32,
     /// Directory for uploaded bytes (a temporary one by default).
     #[arg(long)]
     spool_dir: Option<PathBuf>,
@@ -85,6 +94,8 @@ async fn main() -> anyhow::Result<()> {
         faults: a.faults,
         spool_dir: a.spool_dir,
         gzip: a.gzip,
+        flavor_bytes: (a.min_flavor_bytes, a.max_flavor_bytes),
+        history_years: a.years,
         ..SimConfig::default()
     };
     let (pid, n) = (config.partner_id, config.entries);

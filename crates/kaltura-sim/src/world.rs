@@ -43,6 +43,10 @@ pub struct Settings {
     pub max_parked_chunks: usize,
     /// Compress API responses with gzip for clients that accept it.
     pub gzip: bool,
+    /// Sizes of generated originals: log-uniform between these byte counts.
+    pub flavor_bytes: (u64, u64),
+    /// Generated entries are created within this many years before now.
+    pub history_years: u32,
 }
 
 /// The whole simulated partner.

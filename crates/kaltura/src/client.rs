@@ -294,36 +294,129 @@ impl Client {
         &self,
         service: &str,
         action: &str,
-        mut params: Map<String, Value>,
+        params: Map<String, Value>,
         ks: Option<&SecretString>,
     ) -> Result<Value> {
         let name = format!("{service}.{action}");
+        let params = self.common_params(params, ks);
+        let body = serde_json::to_vec(&Value::Object(params)).map_err(|e| Error::Decode {
+            action: name.clone(),
+            detail: e.to_string(),
+        })?;
+        let req = self
+            .inner
+            .http
+            .post(self.action_url(service, action))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body);
+        self.finish(&name, req).await
+    }
+
+    /// One multipart request: a `json` part with the parameters and a `fileData` part (with a
+    /// file name, which the service requires), sent with a `Content-Length`.
+    pub(crate) async fn send_file(
+        &self,
+        service: &str,
+        action: &str,
+        params: Map<String, Value>,
+        file_name: &str,
+        data: bytes::Bytes,
+        ks: &SecretString,
+    ) -> Result<Value> {
+        let name = format!("{service}.{action}");
+        let params = self.common_params(params, Some(ks));
+        let json = serde_json::to_string(&Value::Object(params)).map_err(|e| Error::Decode {
+            action: name.clone(),
+            detail: e.to_string(),
+        })?;
+        let len = data.len() as u64;
+        let file = reqwest::multipart::Part::stream_with_length(data, len)
+            .file_name(file_name.to_string())
+            .mime_str("application/octet-stream")
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let form = reqwest::multipart::Form::new()
+            .text("json", json)
+            .part("fileData", file);
+        let req = self
+            .inner
+            .http
+            .post(self.action_url(service, action))
+            .multipart(form);
+        self.finish(&name, req).await
+    }
+
+    /// Calls `service.action` with a file part, with the same session handling and retries as
+    /// [`Client::call`].
+    pub(crate) async fn call_file(
+        &self,
+        service: &str,
+        action: &str,
+        params: Map<String, Value>,
+        file_name: &str,
+        data: bytes::Bytes,
+        idem: Idempotence,
+    ) -> Result<Value> {
+        let name = format!("{service}.{action}");
+        let mut renewed = false;
+        loop {
+            let ks = self.ks().await?;
+            let r = self
+                .with_retries(&name, idem, || {
+                    self.send_file(
+                        service,
+                        action,
+                        params.clone(),
+                        file_name,
+                        data.clone(),
+                        &ks,
+                    )
+                })
+                .await;
+            match r {
+                Err(e) if e.is_invalid_session() && !renewed => {
+                    renewed = true;
+                    self.drop_session(&ks).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The shared HTTP client (downloads use it too).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    fn action_url(&self, service: &str, action: &str) -> String {
+        format!(
+            "{}/api_v3/service/{service}/action/{action}",
+            self.inner.url
+        )
+    }
+
+    fn common_params(
+        &self,
+        mut params: Map<String, Value>,
+        ks: Option<&SecretString>,
+    ) -> Map<String, Value> {
         params.insert("format".into(), json!(1));
         params.insert("clientTag".into(), json!(self.inner.client_tag));
         if let Some(ks) = ks {
             params.insert("ks".into(), json!(ks.expose_secret()));
         }
-        let url = format!(
-            "{}/api_v3/service/{service}/action/{action}",
-            self.inner.url
-        );
-        let body = serde_json::to_vec(&Value::Object(params)).map_err(|e| Error::Decode {
-            action: name.clone(),
-            detail: e.to_string(),
-        })?;
+        params
+    }
+
+    /// Sends a request and turns the answer into a value or an error.
+    async fn finish(&self, name: &str, req: reqwest::RequestBuilder) -> Result<Value> {
         let started = Instant::now();
         let transport = |e: reqwest::Error| Error::Transport {
-            action: name.clone(),
+            action: name.to_string(),
             url: self.inner.url.clone(),
             detail: describe(&e),
         };
-        let resp = self
-            .inner
-            .http
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
+        let resp = req
             .header(reqwest::header::ACCEPT, "application/json")
-            .body(body)
             .send()
             .await
             .map_err(transport)?;
@@ -332,15 +425,15 @@ impl Client {
         tracing::debug!(action = %name, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, bytes = bytes.len(), "kaltura call");
         if !status.is_success() {
             return Err(Error::Http {
-                action: name,
+                action: name.to_string(),
                 status: status.as_u16(),
             });
         }
         let v: Value = serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
-            action: name.clone(),
+            action: name.to_string(),
             detail: format!("the body is not JSON ({e}); is the service URL a Kaltura API?"),
         })?;
-        api_error(&name, &v).map_or(Ok(v), Err)
+        api_error(name, &v).map_or(Ok(v), Err)
     }
 }
 
@@ -381,7 +474,7 @@ pub fn api_error(action: &str, v: &Value) -> Option<Error> {
 }
 
 /// A transport error in words, without the URL (reqwest's own text names it; ours is given apart).
-fn describe(e: &reqwest::Error) -> String {
+pub(crate) fn describe(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {

@@ -17,12 +17,14 @@
 //! ```
 
 pub mod client;
+pub mod content;
 pub mod error;
 pub mod media;
 pub mod models;
 pub mod retry;
 
 pub use client::{Client, ClientBuilder, Idempotence};
+pub use content::ByteStream;
 pub use error::{Error, Result};
 pub use media::MediaEntryFilter;
 pub use models::{EntryId, FlavorAsset, FlavorId, ListResponse, MediaEntry};

@@ -162,6 +162,9 @@ pub struct MediaEntry {
     /// Replacement in progress (`KalturaEntryReplacementStatus`).
     #[serde(default, deserialize_with = "lenient::string")]
     pub replacement_status: String,
+    /// Id of the temporary entry of a replacement in progress.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub replacing_entry_id: String,
 }
 
 impl MediaEntry {

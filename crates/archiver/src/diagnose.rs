@@ -1,0 +1,242 @@
+//! The state of an entry (DESIGN.md), derived from its tags, its original flavor and its archive
+//! copies — never stored — and the anomalies a crash or a human can leave behind.
+
+use futures_util::TryStreamExt;
+use kaltura::{FlavorAsset, MediaEntry};
+
+use crate::context::Ctx;
+use crate::copies;
+use crate::store::{ObjectInfo, RestoreStatus};
+use crate::tags::{ARCHIVED, REPLACED};
+
+/// Where an entry stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum State {
+    /// The real video in Kaltura, no archive copy, no tags.
+    Initial,
+    /// The real video in Kaltura and a verified copy of it; tagged archived.
+    Archived,
+    /// The placeholder in Kaltura, a verified copy of the real video; both tags.
+    Replaced,
+    /// Replaced, and a Glacier restore of the copy is in progress.
+    Thawing,
+    /// Kaltura is converting new content for the entry (a replacement or restore under way).
+    Converting,
+    /// Nothing to archive: an image, or an entry that is not READY.
+    NotApplicable(String),
+    /// Something a crash or a human left behind; see the anomaly.
+    Anomaly(Anomaly),
+}
+
+/// Inconsistent combinations, each with a repair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anomaly {
+    /// A verified copy of the current original exists but the entry is not tagged archived.
+    CopyWithoutTag,
+    /// Tagged archived, but no copy exists at all.
+    TagWithoutCopy,
+    /// Tagged archived, but the copies hold another flavor or version (re-uploaded after
+    /// archiving).
+    CopyNotCurrent,
+    /// Only a copy written by another tool (no metadata, no checksum) exists.
+    LegacyCopyOnly,
+    /// The placeholder is in Kaltura and a verified copy exists, but a tag is missing.
+    PlaceholderWithoutTag,
+    /// Tagged replaced, but Kaltura holds a real video (an interrupted restore, or a new upload).
+    ReplacedTagOnRealVideo,
+    /// The placeholder (or nothing) is in Kaltura and no verified copy exists: the video may be
+    /// lost; needs a human.
+    NoVerifiedCopy,
+    /// The entry has no original flavor, but a verified copy exists (restore it).
+    NoOriginal,
+}
+
+impl Anomaly {
+    /// What is wrong, in words.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Anomaly::CopyWithoutTag => {
+                "a verified copy exists but the entry is not tagged archived_to_s3"
+            }
+            Anomaly::TagWithoutCopy => "tagged archived_to_s3 but there is no archive copy",
+            Anomaly::CopyNotCurrent => {
+                "the archive copy is of an older flavor or version (re-uploaded after archiving)"
+            }
+            Anomaly::LegacyCopyOnly => {
+                "only a legacy copy exists (no metadata or checksum): unverified"
+            }
+            Anomaly::PlaceholderWithoutTag => "the placeholder is in Kaltura but a tag is missing",
+            Anomaly::ReplacedTagOnRealVideo => {
+                "tagged flavors_deleted but Kaltura holds a real video"
+            }
+            Anomaly::NoVerifiedCopy => {
+                "the placeholder (or nothing) is in Kaltura and there is no verified archive copy"
+            }
+            Anomaly::NoOriginal => {
+                "the entry has no original flavor but a verified archive copy exists"
+            }
+        }
+    }
+
+    /// What `repair` does about it.
+    pub fn repair(&self) -> &'static str {
+        match self {
+            Anomaly::CopyWithoutTag => "tag archived_to_s3",
+            Anomaly::TagWithoutCopy | Anomaly::CopyNotCurrent | Anomaly::LegacyCopyOnly => {
+                "archive the current original again (a new verified copy; old copies stay)"
+            }
+            Anomaly::PlaceholderWithoutTag => "add the missing tags",
+            Anomaly::ReplacedTagOnRealVideo => {
+                "untag flavors_deleted (recording that the copy matches when it does)"
+            }
+            Anomaly::NoVerifiedCopy => "nothing automatic: find the video (older bucket versions, backups) and re-upload it",
+            Anomaly::NoOriginal => "restore the copy into Kaltura",
+        }
+    }
+}
+
+/// An entry with everything known about it.
+#[derive(Debug, Clone)]
+pub struct Diagnosis {
+    /// The entry.
+    pub entry: MediaEntry,
+    /// Its original flavor, if it has one.
+    pub original: Option<FlavorAsset>,
+    /// Whether the original is a placeholder we wrote.
+    pub placeholder: bool,
+    /// The verified copy that holds the current original (real video), if any.
+    pub matching: Option<ObjectInfo>,
+    /// The copy to restore from (placeholder or no original), if any.
+    pub restore_from: Option<ObjectInfo>,
+    /// Every copy, when they were listed (replaced entries and anomalies).
+    pub copies: Vec<ObjectInfo>,
+    /// The state.
+    pub state: State,
+}
+
+impl Diagnosis {
+    /// Whether the copy to restore from is a legacy one (no metadata or checksum).
+    pub fn legacy(&self) -> bool {
+        self.restore_from.as_ref().is_some_and(|c| !c.verified())
+    }
+
+    /// Whether the state is one of the healthy ones.
+    pub fn healthy(&self) -> bool {
+        !matches!(self.state, State::Anomaly(_))
+    }
+}
+
+/// Whether an original flavor is a placeholder: same size as a known one, then same bytes.
+pub async fn is_placeholder(ctx: &Ctx, flavor: &FlavorAsset) -> Result<bool, String> {
+    let Some(len) = flavor.exact_bytes() else {
+        return Ok(false);
+    };
+    if !ctx.placeholders.size_matches(len) {
+        return Ok(false);
+    }
+    let stream = ctx
+        .client
+        .download_flavor(flavor, Some(len))
+        .await
+        .map_err(|e| e.to_string())?;
+    let parts: Vec<bytes::Bytes> = stream.try_collect().await.map_err(|e| e.to_string())?;
+    Ok(ctx.placeholders.matches(&parts.concat()))
+}
+
+/// Diagnoses one entry, given its original flavor as listed with the page.
+pub async fn diagnose(
+    ctx: &Ctx,
+    entry: &MediaEntry,
+    original: Option<&FlavorAsset>,
+) -> Result<Diagnosis, String> {
+    let store = ctx.store.as_ref();
+    let id = &entry.id.0;
+    let (archived, replaced) = (entry.has_tag(ARCHIVED), entry.has_tag(REPLACED));
+    let mut d = Diagnosis {
+        entry: entry.clone(),
+        original: original.cloned(),
+        placeholder: false,
+        matching: None,
+        restore_from: None,
+        copies: Vec::new(),
+        state: State::Initial,
+    };
+    if entry.media_type == 2 {
+        d.state = State::NotApplicable("an image: nothing to archive".into());
+        return Ok(d);
+    }
+    if !entry.replacing_entry_id.is_empty() {
+        d.state = State::Converting;
+        return Ok(d);
+    }
+    let ready = original.filter(|o| o.status == 2);
+    let real = match ready {
+        Some(o) => {
+            d.placeholder = is_placeholder(ctx, o).await?;
+            (!d.placeholder).then_some(o)
+        }
+        None => None,
+    };
+    if let Some(o) = real {
+        d.matching = copies::matching(store, id, o)
+            .await
+            .map_err(|e| e.to_string())?;
+        let need_list = replaced || (archived && d.matching.is_none());
+        if need_list {
+            d.copies = copies::all(store, id).await.map_err(|e| e.to_string())?;
+        }
+        d.state = match (archived, replaced, &d.matching) {
+            (_, true, _) => State::Anomaly(Anomaly::ReplacedTagOnRealVideo),
+            (true, false, Some(_)) => State::Archived,
+            (false, false, Some(_)) => State::Anomaly(Anomaly::CopyWithoutTag),
+            (false, false, None) => State::Initial,
+            (true, false, None) if d.copies.is_empty() => State::Anomaly(Anomaly::TagWithoutCopy),
+            (true, false, None) if d.copies.iter().all(|c| c.meta.is_none()) => {
+                State::Anomaly(Anomaly::LegacyCopyOnly)
+            }
+            (true, false, None) => State::Anomaly(Anomaly::CopyNotCurrent),
+        };
+        return Ok(d);
+    }
+    // The placeholder, or no usable original.
+    if !d.placeholder && original.is_some() && ready.is_none() {
+        d.state = State::NotApplicable("the original flavor is not READY".into());
+        return Ok(d);
+    }
+    d.copies = copies::all(store, id).await.map_err(|e| e.to_string())?;
+    // A legacy copy (from the reference tool) is still the video: restore from it when no
+    // verified copy exists; health flags it.
+    d.restore_from = copies::newest_verified(&d.copies)
+        .or(d.copies.last())
+        .cloned();
+    d.state = match (&d.restore_from, d.placeholder) {
+        (None, true) => State::Anomaly(Anomaly::NoVerifiedCopy),
+        (None, false) if archived || replaced || !d.copies.is_empty() => {
+            State::Anomaly(Anomaly::NoVerifiedCopy)
+        }
+        (None, false) => State::NotApplicable("no original flavor and no archive copy".into()),
+        (Some(_), false) => State::Anomaly(Anomaly::NoOriginal),
+        (Some(c), true) if archived && replaced => {
+            if c.restore == RestoreStatus::Thawing {
+                State::Thawing
+            } else {
+                State::Replaced
+            }
+        }
+        (Some(_), true) => State::Anomaly(Anomaly::PlaceholderWithoutTag),
+    };
+    Ok(d)
+}
+
+/// The state in a word, for reports.
+pub fn state_name(s: &State) -> String {
+    match s {
+        State::Initial => "initial".into(),
+        State::Archived => "archived".into(),
+        State::Replaced => "replaced".into(),
+        State::Thawing => "thawing".into(),
+        State::Converting => "converting".into(),
+        State::NotApplicable(_) => "not-applicable".into(),
+        State::Anomaly(_) => "anomaly".into(),
+    }
+}

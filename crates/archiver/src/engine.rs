@@ -1,0 +1,289 @@
+//! The engine: runs one command over the selected entries with bounded concurrency, one outcome
+//! per entry; replacements that Kaltura converts are polled together in batches (one
+//! `media.list` and one `flavorAsset.list` per 500 pending entries) instead of one entry at a time.
+
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use kaltura::content::replacement_status;
+use kaltura::{EntryId, FlavorAsset, MediaEntry};
+
+use crate::context::Ctx;
+use crate::diagnose::{diagnose, state_name, Anomaly, Diagnosis, State};
+use crate::outcome::{Outcome, Pending, PendingKind, Step, Summary};
+use crate::selection::{SelectionError, Walker};
+use crate::{archive, replace, restore};
+
+/// The commands the engine runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// initial → archived.
+    Archive,
+    /// archived → replaced.
+    Replace,
+    /// replaced → thawing → archived.
+    Restore,
+    /// Report the state and anomalies; changes nothing.
+    Health,
+    /// Anomaly → nearest safe state.
+    Repair,
+}
+
+impl Command {
+    /// The command's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Command::Archive => "archive",
+            Command::Replace => "replace",
+            Command::Restore => "restore",
+            Command::Health => "health",
+            Command::Repair => "repair",
+        }
+    }
+}
+
+/// One entry's result, as reported.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The entry.
+    pub entry: EntryId,
+    /// Its state before the command.
+    pub state: String,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+/// Runs `command` over every entry `walker` yields; `report` sees each result as it comes.
+pub async fn run(
+    ctx: Arc<Ctx>,
+    mut walker: Walker,
+    command: Command,
+    mut report: impl FnMut(&Report),
+) -> Result<Summary, SelectionError> {
+    let (tx, rx) = tokio::sync::mpsc::channel::<(MediaEntry, Option<FlavorAsset>)>(1000);
+    // Pages are fetched while earlier entries are worked on.
+    let producer = tokio::spawn(async move {
+        while let Some(page) = walker.next_page().await? {
+            for e in &page.entries {
+                let original = page.original(&e.id).cloned();
+                if tx.send((e.clone(), original)).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        Ok::<(), SelectionError>(())
+    });
+    let entries = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let jobs = ctx.settings.jobs.max(1);
+    let results = entries
+        .map(|(entry, original)| {
+            let ctx = ctx.clone();
+            async move { one(&ctx, command, &entry, original.as_ref()).await }
+        })
+        .buffer_unordered(jobs);
+    let mut results = std::pin::pin!(results);
+    let mut summary = Summary::default();
+    let mut pending = Vec::new();
+    while let Some((entry, state, step)) = results.next().await {
+        match step {
+            Step::Finished(outcome) => emit(&ctx, &mut summary, &mut report, entry, state, outcome),
+            Step::Pending(p) => pending.push((p, state)),
+        }
+    }
+    match producer.await {
+        Ok(r) => r?,
+        Err(e) => tracing::error!(error = %e, "the entry walk stopped"),
+    }
+    for (p, state, outcome) in settle(&ctx, pending).await {
+        emit(&ctx, &mut summary, &mut report, p.entry, state, outcome);
+    }
+    Ok(summary)
+}
+
+fn emit(
+    ctx: &Ctx,
+    summary: &mut Summary,
+    report: &mut impl FnMut(&Report),
+    entry: EntryId,
+    state: String,
+    outcome: Outcome,
+) {
+    ctx.journal.record(
+        &entry.0,
+        "outcome",
+        serde_json::json!({"state": state, "outcome": outcome.name(), "detail": outcome.detail()}),
+    );
+    summary.add(&outcome);
+    report(&Report {
+        entry,
+        state,
+        outcome,
+    });
+}
+
+/// Diagnoses one entry and runs the command on it.
+async fn one(
+    ctx: &Ctx,
+    command: Command,
+    entry: &MediaEntry,
+    original: Option<&FlavorAsset>,
+) -> (EntryId, String, Step) {
+    let d = match diagnose(ctx, entry, original).await {
+        Ok(d) => d,
+        Err(e) => {
+            let step = Outcome::Failed(format!("could not read its state: {e}")).into();
+            return (entry.id.clone(), "unknown".into(), step);
+        }
+    };
+    let state = state_name(&d.state);
+    let step = match command {
+        Command::Archive => archive::archive(ctx, &d).await.into(),
+        Command::Replace => replace::replace(ctx, &d).await,
+        Command::Restore => restore::restore(ctx, &d).await,
+        Command::Health => health(&d).into(),
+        Command::Repair => repair(ctx, &d).await,
+    };
+    (entry.id.clone(), state, step)
+}
+
+/// Health: the state, or the anomaly with what repair would do.
+pub fn health(d: &Diagnosis) -> Outcome {
+    match &d.state {
+        State::Anomaly(a) => Outcome::Anomaly(format!("{} (repair: {})", a.describe(), a.repair())),
+        _ if d.legacy() => Outcome::Anomaly(
+            "the only copy is a legacy one (no metadata or checksum); it restores, but is unverified"
+                .into(),
+        ),
+        State::NotApplicable(why) => Outcome::Healthy(why.clone()),
+        s => Outcome::Healthy(state_name(s)),
+    }
+}
+
+/// Repair: moves an anomaly to the nearest safe state by reusing the transitions.
+async fn repair(ctx: &Ctx, d: &Diagnosis) -> Step {
+    let State::Anomaly(a) = &d.state else {
+        return Outcome::DoneBefore(format!("healthy ({})", state_name(&d.state))).into();
+    };
+    match a {
+        Anomaly::CopyWithoutTag
+        | Anomaly::TagWithoutCopy
+        | Anomaly::CopyNotCurrent
+        | Anomaly::LegacyCopyOnly => archive::archive(ctx, d).await.into(),
+        Anomaly::PlaceholderWithoutTag => {
+            replace::finish_tags(ctx, &d.entry, "added the missing tags")
+                .await
+                .into()
+        }
+        Anomaly::ReplacedTagOnRealVideo | Anomaly::NoOriginal => restore::restore(ctx, d).await,
+        Anomaly::NoVerifiedCopy => {
+            Outcome::Failed(format!("{}: {}", a.describe(), a.repair())).into()
+        }
+    }
+}
+
+/// Polls pending replacements in batches until each finished or the wait is over.
+async fn settle(ctx: &Ctx, pending: Vec<(Pending, String)>) -> Vec<(Pending, String, Outcome)> {
+    let mut open: Vec<(Pending, String)> = pending;
+    let mut done = Vec::new();
+    let started = Instant::now();
+    while !open.is_empty() {
+        let ids: Vec<EntryId> = open.iter().map(|(p, _)| p.entry.clone()).collect();
+        let polled = poll(ctx, &ids).await;
+        let mut still = Vec::new();
+        for (p, state) in open {
+            let outcome = match &polled {
+                Err(e) => Some(Outcome::Failed(format!("polling Kaltura failed: {e}"))),
+                Ok((entries, originals)) => match entries.get(&p.entry) {
+                    None => Some(Outcome::Failed("the entry disappeared".into())),
+                    Some(e) => check(ctx, &p, e, originals.get(&p.entry)).await,
+                },
+            };
+            match outcome {
+                Some(o) => done.push((p, state, o)),
+                None => still.push((p, state)),
+            }
+        }
+        open = still;
+        if open.is_empty() {
+            break;
+        }
+        if started.elapsed() >= ctx.settings.wait {
+            for (p, state) in open {
+                let o = Outcome::Waiting(format!(
+                    "Kaltura is still converting after {} s; the next run finishes it",
+                    started.elapsed().as_secs()
+                ));
+                done.push((p, state, o));
+            }
+            break;
+        }
+        tokio::time::sleep(ctx.settings.poll_every).await;
+    }
+    done
+}
+
+type Polled = (HashMap<EntryId, MediaEntry>, HashMap<EntryId, FlavorAsset>);
+
+async fn poll(ctx: &Ctx, ids: &[EntryId]) -> Result<Polled, kaltura::Error> {
+    let entries = ctx.client.entries_by_id(ids).await?;
+    let flavors = ctx.client.flavors_of(ids, true).await?;
+    let entries = entries.into_iter().map(|e| (e.id.clone(), e)).collect();
+    let originals = flavors
+        .into_iter()
+        .filter(|f| f.is_original)
+        .map(|f| (f.entry_id.clone(), f))
+        .collect();
+    Ok((entries, originals))
+}
+
+/// Whether a pending entry finished; `None` = still converting.
+async fn check(
+    ctx: &Ctx,
+    p: &Pending,
+    e: &MediaEntry,
+    original: Option<&FlavorAsset>,
+) -> Option<Outcome> {
+    match e.replacement_status.as_str() {
+        replacement_status::FAILED => {
+            let _ = ctx.client.cancel_replace(&e.id).await;
+            return Some(Outcome::Failed(
+                "Kaltura failed to convert the new content; the replacement was cancelled".into(),
+            ));
+        }
+        replacement_status::READY_BUT_NOT_APPROVED
+        | replacement_status::NOT_READY_AND_NOT_APPROVED => {
+            if let Err(err) = replace::approve_if_needed(ctx, e).await {
+                return Some(Outcome::Failed(err));
+            }
+            return None;
+        }
+        _ => {}
+    }
+    let converting = !e.replacing_entry_id.is_empty()
+        || e.status != kaltura::models::entry_status::READY
+        || original.is_none_or(|o| o.status != 2);
+    if converting {
+        return None;
+    }
+    Some(match &p.kind {
+        PendingKind::Placeholder => {
+            let is_placeholder = match original {
+                Some(o) => crate::diagnose::is_placeholder(ctx, o).await,
+                None => Ok(false),
+            };
+            match is_placeholder {
+                Ok(true) => replace::finish_tags(ctx, e, "replaced with the placeholder").await,
+                Ok(false) => Outcome::Failed(
+                    "after the replacement the original is not the placeholder; left untagged"
+                        .into(),
+                ),
+                Err(err) => Outcome::Failed(format!("checking the new original failed: {err}")),
+            }
+        }
+        PendingKind::Restore { copy } => restore::finish(ctx, e, original, copy).await,
+    })
+}

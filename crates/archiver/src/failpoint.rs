@@ -1,0 +1,29 @@
+//! Crash points for tests: when `KALTURA_ARCHIVER_FAILPOINT` names a step boundary, the process
+//! aborts there (no cleanup, as a crash or a killed task would), so tests can prove that a re-run
+//! converges and nothing is lost.
+
+/// The environment variable that names the failpoint.
+pub const VAR: &str = "KALTURA_ARCHIVER_FAILPOINT";
+
+/// Every step boundary, in the order a transition passes them.
+pub const ALL: &[&str] = &[
+    "archive.after-put",
+    "archive.after-tag",
+    "replace.after-upload",
+    "replace.after-update-content",
+    "replace.after-tag",
+    "restore.after-thaw-request",
+    "restore.after-upload",
+    "restore.after-update-content",
+    "restore.after-record",
+    "restore.after-untag",
+];
+
+/// Aborts the process if `name` is the configured failpoint.
+pub fn hit(name: &str) {
+    debug_assert!(ALL.contains(&name), "unknown failpoint {name}");
+    if std::env::var(VAR).is_ok_and(|v| v == name) {
+        eprintln!("kaltura-archiver: failpoint {name} reached; aborting");
+        std::process::abort();
+    }
+}

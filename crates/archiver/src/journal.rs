@@ -1,0 +1,143 @@
+//! The journal of a run: one JSON line per action (executed or only planned in a dry run) and
+//! per entry outcome. An executed run writes it to the store under
+//! `log/YYYY/MM/DD/<run-id>-<command>.jsonl`, where operators look for run logs; a dry run
+//! writes it to a local file instead, so a dry run leaves the store untouched.
+
+use bytes::Bytes;
+use serde_json::{json, Value};
+use std::sync::Mutex;
+
+use crate::store::{ArchiveStore, ObjectKey};
+use crate::time::civil;
+
+/// Prefix of journal objects in the store.
+pub const PREFIX: &str = "log/";
+
+/// Lines of one run, kept until [`Journal::finish`].
+#[derive(Debug)]
+pub struct Journal {
+    run_id: String,
+    command: String,
+    started: i64,
+    dry_run: bool,
+    lines: Mutex<Vec<String>>,
+}
+
+impl Journal {
+    /// A journal for `command` started at `started` (Unix seconds).
+    pub fn new(command: &str, started: i64, dry_run: bool) -> Self {
+        let (y, m, d) = civil(started);
+        let secs = started.rem_euclid(86_400);
+        let run_id = format!(
+            "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z-{:04x}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60,
+            std::process::id() & 0xffff
+        );
+        Journal {
+            run_id,
+            command: command.to_string(),
+            started,
+            dry_run,
+            lines: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The run id (time and process).
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// Records one event about an entry: `kind` (e.g. `put`, `tag`, `outcome`) and details.
+    pub fn record(&self, entry: &str, kind: &str, detail: Value) {
+        let line = json!({
+            "at": crate::time::now(),
+            "run": self.run_id,
+            "command": self.command,
+            "dry_run": self.dry_run,
+            "entry": entry,
+            "event": kind,
+            "detail": detail,
+        });
+        self.lines
+            .lock()
+            .expect("journal lock")
+            .push(line.to_string());
+    }
+
+    /// Where the journal goes in the store.
+    pub fn key(&self) -> String {
+        let (y, m, d) = civil(self.started);
+        format!(
+            "{PREFIX}{y:04}/{m:02}/{d:02}/{}-{}.jsonl",
+            self.run_id, self.command
+        )
+    }
+
+    fn body(&self) -> Bytes {
+        let lines = self.lines.lock().expect("journal lock");
+        let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+        for l in lines.iter() {
+            out.push_str(l);
+            out.push('\n');
+        }
+        Bytes::from(out)
+    }
+
+    /// Writes the journal: to the store for an executed run, else to a file under the system's
+    /// temporary directory. Returns where it went.
+    pub async fn finish(&self, store: &dyn ArchiveStore) -> Result<String, String> {
+        if self.lines.lock().expect("journal lock").is_empty() {
+            return Ok("(empty, not written)".into());
+        }
+        if self.dry_run {
+            let path = std::env::temp_dir()
+                .join("kaltura-archiver")
+                .join(self.key().replace('/', "-"));
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+            std::fs::write(&path, self.body()).map_err(|e| format!("{}: {e}", path.display()))?;
+            return Ok(path.display().to_string());
+        }
+        let key = ObjectKey::new(self.key()).map_err(|e| e.to_string())?;
+        match store.create_if_absent(&key, self.body()).await {
+            Ok(true) => Ok(format!("{store}: {key}")),
+            Ok(false) => Err(format!("{store}: {key} already exists")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// Reads the journal lines in the store that mention `entry`, newest journals last, from at most
+/// `max_files` of the most recent journals.
+pub async fn lines_about(
+    store: &dyn ArchiveStore,
+    entry: &str,
+    max_files: usize,
+) -> Result<Vec<String>, crate::store::Error> {
+    use futures_util::TryStreamExt;
+    let mut keys = store.list(PREFIX).await?;
+    keys.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    let skip = keys.len().saturating_sub(max_files);
+    let needle = format!("\"entry\":\"{entry}\"");
+    let mut out = Vec::new();
+    for key in keys.into_iter().skip(skip) {
+        let body: Vec<Bytes> = store.get(&key).await?.try_collect().await.map_err(|e| {
+            crate::store::Error::Backend {
+                store: store.to_string(),
+                op: "read journal",
+                key: key.to_string(),
+                detail: e.to_string(),
+            }
+        })?;
+        let text = String::from_utf8_lossy(&body.concat()).into_owned();
+        out.extend(
+            text.lines()
+                .filter(|l| l.contains(&needle))
+                .map(str::to_string),
+        );
+    }
+    Ok(out)
+}

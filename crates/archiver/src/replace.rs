@@ -1,0 +1,134 @@
+//! `replace`: archived → replaced. Only when a verified copy matches the CURRENT original and the
+//! entry is old and unplayed enough: uploads the placeholder and replaces the content with it
+//! (`media.updateContent`), then — once Kaltura has converted it, polled in batches by the
+//! engine — tags `flavors_deleted` and sets a thumbnail.
+
+use serde_json::json;
+
+use kaltura::content::replacement_status;
+use kaltura::MediaEntry;
+
+use crate::context::Ctx;
+use crate::diagnose::{Anomaly, Diagnosis, State};
+use crate::failpoint;
+use crate::outcome::{Outcome, Pending, PendingKind, Step};
+use crate::tags::{ARCHIVED, REPLACED};
+
+/// Runs `replace` for a diagnosed entry.
+pub async fn replace(ctx: &Ctx, d: &Diagnosis) -> Step {
+    match &d.state {
+        State::Replaced | State::Thawing => {
+            Outcome::DoneBefore("the placeholder is in place".into()).into()
+        }
+        State::Anomaly(Anomaly::PlaceholderWithoutTag) => {
+            finish_tags(ctx, &d.entry, "finished an interrupted replacement")
+                .await
+                .into()
+        }
+        State::Archived => match ctx.replace_allowed(&d.entry) {
+            Err(why) => Outcome::Skipped(format!("too recent to replace: {why}")).into(),
+            Ok(()) => start(ctx, d).await,
+        },
+        State::Initial => Outcome::Skipped("not archived yet: run archive first".into()).into(),
+        State::Anomaly(
+            a @ (Anomaly::CopyNotCurrent | Anomaly::TagWithoutCopy | Anomaly::LegacyCopyOnly),
+        ) => Outcome::Skipped(format!(
+            "no verified copy of the current original ({}); run archive first",
+            a.describe()
+        ))
+        .into(),
+        State::Converting => {
+            Outcome::Skipped("Kaltura is converting new content for it".into()).into()
+        }
+        State::NotApplicable(why) => Outcome::Skipped(why.clone()).into(),
+        State::Anomaly(a) => Outcome::Skipped(format!("{}; run repair", a.describe())).into(),
+    }
+}
+
+/// Uploads the placeholder and starts the replacement.
+async fn start(ctx: &Ctx, d: &Diagnosis) -> Step {
+    let (Some(original), Some(copy)) = (&d.original, &d.matching) else {
+        return Outcome::Failed("internal: archived without a matching copy".into()).into();
+    };
+    let id = &d.entry.id;
+    let bytes = ctx.placeholders.bytes();
+    let detail = json!({"copy": copy.key.as_str(), "flavor": original.id.0, "version": original.version,
+                        "placeholder_bytes": bytes.len()});
+    let started = ctx.gate(id, "replace-content", detail, async {
+        let name = format!("{}-placeholder.mp4", id.0);
+        let body: kaltura::ByteStream =
+            Box::pin(futures_util::stream::once(async move { Ok(bytes) }));
+        let len = ctx.placeholders.bytes().len() as u64;
+        let token = ctx
+            .client
+            .upload(&name, len, body)
+            .await
+            .map_err(|e| e.to_string())?;
+        failpoint::hit("replace.after-upload");
+        let e = ctx
+            .client
+            .update_content(id, &token)
+            .await
+            .map_err(|e| e.to_string())?;
+        failpoint::hit("replace.after-update-content");
+        approve_if_needed(ctx, &e).await
+    });
+    match started.await {
+        Ok(None) => Outcome::Planned(format!(
+            "replace flavor {} v{} with the placeholder (verified copy {})",
+            original.id.0, original.version, copy.key
+        ))
+        .into(),
+        Ok(Some(())) => Step::Pending(Pending {
+            entry: id.clone(),
+            kind: PendingKind::Placeholder,
+        }),
+        Err(e) => Outcome::Failed(e).into(),
+    }
+}
+
+/// Approves a replacement that waits for approval (partners that require it).
+pub async fn approve_if_needed(ctx: &Ctx, e: &MediaEntry) -> Result<(), String> {
+    let waits = [
+        replacement_status::READY_BUT_NOT_APPROVED,
+        replacement_status::NOT_READY_AND_NOT_APPROVED,
+    ];
+    if waits.contains(&e.replacement_status.as_str()) {
+        ctx.client
+            .approve_replace(&e.id)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Adds the tags of the replaced state and sets a thumbnail from the placeholder.
+pub async fn finish_tags(ctx: &Ctx, e: &MediaEntry, what: &str) -> Outcome {
+    let mut tags: Vec<String> = e.tag_list();
+    for t in [ARCHIVED, REPLACED] {
+        if !tags.iter().any(|x| x == t) {
+            tags.push(t.to_string());
+        }
+    }
+    let r = ctx
+        .gate(&e.id, "tag", json!({"tags": [ARCHIVED, REPLACED]}), async {
+            ctx.client
+                .set_tags(&e.id, &tags)
+                .await
+                .map_err(|e| e.to_string())
+        })
+        .await;
+    match r {
+        Ok(None) => Outcome::Planned(format!("{what}: tag {ARCHIVED}, {REPLACED}")),
+        Ok(Some(_)) => {
+            failpoint::hit("replace.after-tag");
+            // A thumbnail from the placeholder; Kaltura may refuse while files settle, which
+            // changes nothing that matters.
+            if let Err(err) = ctx.client.update_thumbnail(&e.id, 1).await {
+                tracing::info!(entry = %e.id.0, error = %err, "thumbnail not updated");
+            }
+            Outcome::Done(what.to_string())
+        }
+        Err(err) => Outcome::Failed(format!("{what}, but tagging failed: {err}")),
+    }
+}

@@ -1,0 +1,217 @@
+//! `restore`: replaced → thawing → archived. A frozen copy gets a thaw request; a readable one is
+//! streamed back into Kaltura through a chunked upload and replaces the placeholder. Once Kaltura
+//! has converted it (polled in batches by the engine), the new original's exact byte count must
+//! equal the copy's; then a same-as record is written and `flavors_deleted` removed. The copy stays.
+
+use serde_json::json;
+
+use kaltura::{FlavorAsset, MediaEntry};
+
+use crate::context::Ctx;
+use crate::copies::{self, SameAs};
+use crate::diagnose::{Anomaly, Diagnosis, State};
+use crate::failpoint;
+use crate::outcome::{Outcome, Pending, PendingKind, Step};
+use crate::replace::approve_if_needed;
+use crate::store::{ObjectInfo, RestoreStatus};
+use crate::tags::REPLACED;
+
+/// Runs `restore` for a diagnosed entry.
+pub async fn restore(ctx: &Ctx, d: &Diagnosis) -> Step {
+    match &d.state {
+        State::Replaced | State::Thawing | State::Anomaly(Anomaly::NoOriginal) => {
+            match &d.restore_from {
+                Some(copy) => from_copy(ctx, d, copy).await,
+                None => Outcome::Failed("no archive copy to restore from".into()).into(),
+            }
+        }
+        State::Anomaly(Anomaly::ReplacedTagOnRealVideo) => untag_real(ctx, d).await.into(),
+        State::Converting => {
+            Outcome::Waiting("Kaltura is converting new content for it".into()).into()
+        }
+        State::Initial | State::Archived => {
+            Outcome::DoneBefore("not replaced: the original is in Kaltura".into()).into()
+        }
+        State::NotApplicable(why) => Outcome::Skipped(why.clone()).into(),
+        State::Anomaly(a) => Outcome::Skipped(format!("{}; run repair", a.describe())).into(),
+    }
+}
+
+async fn from_copy(ctx: &Ctx, d: &Diagnosis, copy: &ObjectInfo) -> Step {
+    let id = &d.entry.id;
+    match &copy.restore {
+        RestoreStatus::Frozen => {
+            let (tier, days) = (ctx.settings.restore_tier, ctx.settings.restore_days);
+            let detail = json!({"key": copy.key.as_str(), "tier": tier.as_str(), "days": days});
+            let r = ctx
+                .gate(id, "thaw", detail, async {
+                    ctx.store
+                        .restore(&copy.key, tier, days)
+                        .await
+                        .map_err(|e| e.to_string())
+                })
+                .await;
+            match r {
+                Ok(None) => Outcome::Planned(format!(
+                    "request a {} thaw of {} ({}) for {days} days",
+                    tier.as_str(),
+                    copy.key,
+                    copy.storage_class.as_str()
+                ))
+                .into(),
+                Ok(Some(_)) => {
+                    failpoint::hit("restore.after-thaw-request");
+                    Outcome::Waiting(format!(
+                        "thaw of {} requested ({} tier: {}); a later run restores it",
+                        copy.key,
+                        tier.as_str(),
+                        typical_wait(copy, tier)
+                    ))
+                    .into()
+                }
+                Err(e) => Outcome::Failed(e).into(),
+            }
+        }
+        RestoreStatus::Thawing => Outcome::Waiting(format!(
+            "{} is thawing ({} tier takes {}); a later run restores it",
+            copy.key,
+            ctx.settings.restore_tier.as_str(),
+            typical_wait(copy, ctx.settings.restore_tier)
+        ))
+        .into(),
+        RestoreStatus::NotNeeded | RestoreStatus::Thawed { .. } => upload(ctx, d, copy).await,
+    }
+}
+
+fn typical_wait(copy: &ObjectInfo, tier: crate::store::RestoreTier) -> &'static str {
+    use crate::store::{RestoreTier as T, StorageClass as C};
+    match (copy.storage_class, tier) {
+        (C::DeepArchive, T::Bulk) => "up to 48 hours",
+        (C::DeepArchive, _) => "up to 12 hours",
+        (_, T::Bulk) => "5–12 hours",
+        (_, T::Standard) => "3–5 hours",
+        (_, T::Expedited) => "1–5 minutes",
+    }
+}
+
+/// Streams the copy into an upload token and starts replacing the placeholder with it.
+async fn upload(ctx: &Ctx, d: &Diagnosis, copy: &ObjectInfo) -> Step {
+    let id = &d.entry.id;
+    let ext = copy
+        .meta
+        .as_ref()
+        .map(|m| m.file_ext.clone())
+        .filter(|e| !e.is_empty())
+        .unwrap_or_else(|| "mp4".into());
+    let detail = json!({"key": copy.key.as_str(), "bytes": copy.size});
+    let r = ctx
+        .gate(id, "restore-content", detail, async {
+            let body = ctx.store.get(&copy.key).await.map_err(|e| e.to_string())?;
+            let token = ctx
+                .client
+                .upload(&format!("{}.{ext}", id.0), copy.size, body)
+                .await
+                .map_err(|e| e.to_string())?;
+            failpoint::hit("restore.after-upload");
+            let e = ctx
+                .client
+                .update_content(id, &token)
+                .await
+                .map_err(|e| e.to_string())?;
+            failpoint::hit("restore.after-update-content");
+            approve_if_needed(ctx, &e).await
+        })
+        .await;
+    match r {
+        Ok(None) => Outcome::Planned(format!(
+            "restore {} ({} bytes) into Kaltura",
+            copy.key, copy.size
+        ))
+        .into(),
+        Ok(Some(())) => Step::Pending(Pending {
+            entry: id.clone(),
+            kind: PendingKind::Restore { copy: copy.clone() },
+        }),
+        Err(e) => Outcome::Failed(e).into(),
+    }
+}
+
+/// After Kaltura converted the restored content: check the bytes, record, untag.
+pub async fn finish(
+    ctx: &Ctx,
+    e: &MediaEntry,
+    original: Option<&FlavorAsset>,
+    copy: &ObjectInfo,
+) -> Outcome {
+    let Some(o) = original else {
+        return Outcome::Failed("after the restore the entry has no original flavor".into());
+    };
+    if o.exact_bytes() != Some(copy.size) {
+        return Outcome::Failed(format!(
+            "after the restore Kaltura reports {:?} bytes for the original, the copy {} has {}; left tagged {REPLACED}",
+            o.exact_bytes(),
+            copy.key,
+            copy.size
+        ));
+    }
+    record_and_untag(ctx, e, o, copy, "restored").await
+}
+
+/// Tagged replaced but a real video is in Kaltura: untag (recording the match when it is one).
+async fn untag_real(ctx: &Ctx, d: &Diagnosis) -> Outcome {
+    let Some(o) = &d.original else {
+        return Outcome::Skipped("no original flavor".into());
+    };
+    let newest = copies::newest_verified(&d.copies);
+    match newest.filter(|c| o.exact_bytes() == Some(c.size)) {
+        Some(c) => record_and_untag(ctx, &d.entry, o, c, "finished an interrupted restore").await,
+        None => match ctx.set_tag(&d.entry, REPLACED, false).await {
+            Ok(()) if ctx.settings.execute => Outcome::Done(
+                "untagged flavors_deleted: Kaltura holds a new original (archive it again)".into(),
+            ),
+            Ok(()) => {
+                Outcome::Planned("untag flavors_deleted (Kaltura holds a new original)".into())
+            }
+            Err(e) => Outcome::Failed(e),
+        },
+    }
+}
+
+async fn record_and_untag(
+    ctx: &Ctx,
+    e: &MediaEntry,
+    o: &FlavorAsset,
+    copy: &ObjectInfo,
+    what: &str,
+) -> Outcome {
+    if let Some(checksum) = copy.checksum.clone().filter(|_| copy.verified()) {
+        let same = SameAs {
+            copy: copy.key.to_string(),
+            bytes: copy.size,
+            checksum,
+            restored_at: crate::time::now(),
+        };
+        let detail = json!({"flavor": o.id.0, "version": o.version, "copy": copy.key.as_str()});
+        let r = ctx
+            .gate(&e.id, "record-same-as", detail, async {
+                copies::record_same_as(ctx.store.as_ref(), &e.id.0, o, &same)
+                    .await
+                    .map_err(|e| e.to_string())
+            })
+            .await;
+        if let Err(err) = r {
+            return Outcome::Failed(format!("{what}, but recording the copy failed: {err}"));
+        }
+        if ctx.settings.execute {
+            failpoint::hit("restore.after-record");
+        }
+    }
+    match ctx.set_tag(e, REPLACED, false).await {
+        Ok(()) if ctx.settings.execute => {
+            failpoint::hit("restore.after-untag");
+            Outcome::Done(format!("{what} from {}", copy.key))
+        }
+        Ok(()) => Outcome::Planned(format!("{what}: untag {REPLACED}")),
+        Err(err) => Outcome::Failed(format!("{what}, but untagging failed: {err}")),
+    }
+}

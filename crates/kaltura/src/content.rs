@@ -1,0 +1,409 @@
+//! Moving content and changing entries: flavor download (a stream that resumes with `Range`
+//! after a broken connection), chunked upload through an upload token, content replacement
+//! (`media.updateContent`, approve/cancel), thumbnails, tags, and entries by id in batches.
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use serde_json::{json, Map, Value};
+use std::pin::Pin;
+use std::time::Duration;
+
+use crate::client::{describe, Client, Idempotence};
+use crate::error::{Error, Result};
+use crate::media::MAX_PAGE_SIZE;
+use crate::models::{EntryId, FlavorAsset, FlavorId, ListResponse, MediaEntry};
+
+/// A stream of bytes, as downloads yield and uploads take.
+pub type ByteStream = Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>;
+
+/// Size of one upload chunk.
+pub const UPLOAD_CHUNK: usize = 8 << 20;
+
+/// How often a download reconnects after a broken connection before it fails.
+const DOWNLOAD_RESUMES: u32 = 5;
+
+/// `KalturaEntryReplacementStatus` values.
+pub mod replacement_status {
+    /// No replacement in progress.
+    pub const NONE: &str = "0";
+    /// Approved, the new content is still converting.
+    pub const APPROVED_BUT_NOT_READY: &str = "1";
+    /// Converted, waits for `approveReplace`.
+    pub const READY_BUT_NOT_APPROVED: &str = "2";
+    /// Waits for approval and conversion.
+    pub const NOT_READY_AND_NOT_APPROVED: &str = "3";
+    /// The new content failed to convert.
+    pub const FAILED: &str = "4";
+}
+
+/// Every entry status, so lists by id also see entries that are not READY.
+const ALL_STATUSES: &str = "-2,-1,0,1,2,4,5,6,7";
+
+fn one<T: serde::de::DeserializeOwned>(action: &str, v: Value) -> Result<T> {
+    serde_json::from_value(v).map_err(|e| Error::Decode {
+        action: action.to_string(),
+        detail: e.to_string(),
+    })
+}
+
+fn params(pairs: Value) -> Map<String, Value> {
+    match pairs {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+impl Client {
+    /// `flavorAsset.getUrl`: the download URL of a flavor (opaque).
+    pub async fn flavor_url(&self, id: &FlavorId) -> Result<String> {
+        let v = self
+            .call(
+                "flavorAsset",
+                "getUrl",
+                params(json!({"id": id.0})),
+                Idempotence::Safe,
+            )
+            .await?;
+        v.as_str().map(str::to_string).ok_or_else(|| Error::Decode {
+            action: "flavorAsset.getUrl".into(),
+            detail: "the URL is not a string".into(),
+        })
+    }
+
+    /// The bytes of a flavor as a stream. A connection that breaks is reopened with `Range` at
+    /// the byte reached (up to a few times); the stream fails if the byte count differs from
+    /// `expected_len` when that is known.
+    pub async fn download_flavor(
+        &self,
+        flavor: &FlavorAsset,
+        expected_len: Option<u64>,
+    ) -> Result<ByteStream> {
+        let url = self.flavor_url(&flavor.id).await?;
+        let first = self.open_download(&url, 0).await?;
+        let state = Download {
+            client: self.clone(),
+            url,
+            offset: 0,
+            expected: expected_len,
+            body: Some(first),
+            resumes: 0,
+        };
+        Ok(Box::pin(futures_util::stream::unfold(
+            state,
+            Download::next,
+        )))
+    }
+
+    async fn open_download(&self, url: &str, offset: u64) -> Result<reqwest::Response> {
+        let action = "flavor download";
+        let mut req = self.http().get(url);
+        if offset > 0 {
+            req = req.header(reqwest::header::RANGE, format!("bytes={offset}-"));
+        }
+        let resp = req.send().await.map_err(|e| Error::Transport {
+            action: action.into(),
+            url: self.service_url().to_string(),
+            detail: describe(&e),
+        })?;
+        let status = resp.status().as_u16();
+        let ok = if offset > 0 {
+            status == 206
+        } else {
+            status == 200
+        };
+        if !ok {
+            return Err(Error::Http {
+                action: action.into(),
+                status,
+            });
+        }
+        Ok(resp)
+    }
+
+    /// Sets an entry's whole tag list (`media.update`); tags are written lower case and
+    /// `", "`-joined as the service stores them.
+    pub async fn set_tags(&self, id: &EntryId, tags: &[String]) -> Result<MediaEntry> {
+        let joined = tags.join(", ");
+        let p = params(json!({
+            "entryId": id.0,
+            "mediaEntry": {"objectType": "KalturaMediaEntry", "tags": joined},
+        }));
+        one(
+            "media.update",
+            self.call("media", "update", p, Idempotence::Safe).await?,
+        )
+    }
+
+    /// Uploads a stream through a new upload token in chunks and returns the token id once the
+    /// token is complete (FULL_UPLOAD). The next chunk is read while the current one is sent.
+    pub async fn upload(&self, file_name: &str, len: u64, body: ByteStream) -> Result<String> {
+        let p = params(json!({"uploadToken": {
+            "objectType": "KalturaUploadToken", "fileName": file_name, "fileSize": len,
+        }}));
+        let token = self
+            .call("uploadToken", "add", p, Idempotence::Unsafe)
+            .await?;
+        let token_id = token
+            .get("id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::Decode {
+                action: "uploadToken.add".into(),
+                detail: "the token has no id".into(),
+            })?
+            .to_string();
+        let mut source = Chunker {
+            body,
+            leftover: Bytes::new(),
+        };
+        let mut offset = 0u64;
+        let mut chunk = source.read(UPLOAD_CHUNK).await?;
+        loop {
+            let last = offset + chunk.len() as u64 >= len;
+            let send = self.upload_chunk(&token_id, file_name, offset, chunk.clone(), last);
+            let (sent, next) = if last {
+                (send.await, Ok(Bytes::new()))
+            } else {
+                tokio::join!(send, source.read(UPLOAD_CHUNK))
+            };
+            sent?;
+            offset += chunk.len() as u64;
+            if last {
+                break;
+            }
+            chunk = next?;
+            if chunk.is_empty() {
+                return Err(Error::Decode {
+                    action: "uploadToken.upload".into(),
+                    detail: format!("the source ended after {offset} of {len} bytes"),
+                });
+            }
+        }
+        // The source must hold exactly `len` bytes.
+        if source.read(1).await?.is_empty() {
+            Ok(token_id)
+        } else {
+            Err(Error::Decode {
+                action: "uploadToken.upload".into(),
+                detail: format!("the source holds more than the {len} bytes announced"),
+            })
+        }
+    }
+
+    async fn upload_chunk(
+        &self,
+        token: &str,
+        file_name: &str,
+        offset: u64,
+        data: Bytes,
+        last: bool,
+    ) -> Result<()> {
+        let p = params(json!({
+            "uploadTokenId": token,
+            "resume": offset > 0,
+            "finalChunk": last,
+            "resumeAt": offset,
+        }));
+        let v = self
+            .call_file(
+                "uploadToken",
+                "upload",
+                p,
+                file_name,
+                data,
+                Idempotence::Safe,
+            )
+            .await?;
+        if last && v.get("status").and_then(Value::as_i64) != Some(2) {
+            return Err(Error::Decode {
+                action: "uploadToken.upload".into(),
+                detail: format!(
+                    "the token is not complete after the last chunk (status {})",
+                    v.get("status").unwrap_or(&Value::Null)
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// `media.updateContent` with an uploaded token: starts replacing the entry's content.
+    pub async fn update_content(&self, id: &EntryId, token_id: &str) -> Result<MediaEntry> {
+        let p = params(json!({
+            "entryId": id.0,
+            "resource": {"objectType": "KalturaUploadedFileTokenResource", "token": token_id},
+        }));
+        one(
+            "media.updateContent",
+            self.call("media", "updateContent", p, Idempotence::Unsafe)
+                .await?,
+        )
+    }
+
+    /// `media.approveReplace`.
+    pub async fn approve_replace(&self, id: &EntryId) -> Result<MediaEntry> {
+        let p = params(json!({"entryId": id.0}));
+        one(
+            "media.approveReplace",
+            self.call("media", "approveReplace", p, Idempotence::Safe)
+                .await?,
+        )
+    }
+
+    /// `media.cancelReplace`.
+    pub async fn cancel_replace(&self, id: &EntryId) -> Result<MediaEntry> {
+        let p = params(json!({"entryId": id.0}));
+        one(
+            "media.cancelReplace",
+            self.call("media", "cancelReplace", p, Idempotence::Safe)
+                .await?,
+        )
+    }
+
+    /// `media.updateThumbnail` from a frame at `seconds`.
+    pub async fn update_thumbnail(&self, id: &EntryId, seconds: i64) -> Result<()> {
+        let p = params(json!({"entryId": id.0, "timeOffset": seconds}));
+        self.call("media", "updateThumbnail", p, Idempotence::Safe)
+            .await
+            .map(|_| ())
+    }
+
+    /// The entries with these ids, whatever their status, in one `media.list` per 500.
+    pub async fn entries_by_id(&self, ids: &[EntryId]) -> Result<Vec<MediaEntry>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(MAX_PAGE_SIZE as usize) {
+            let joined: Vec<&str> = chunk.iter().map(|e| e.0.as_str()).collect();
+            let p = params(json!({
+                "filter": {"objectType": "KalturaMediaEntryFilter", "idIn": joined.join(","),
+                           "statusIn": ALL_STATUSES, "moderationStatusIn": "1,2,3,4,5,6"},
+                "pager": {"objectType": "KalturaFilterPager", "pageSize": MAX_PAGE_SIZE, "pageIndex": 1},
+            }));
+            let r: ListResponse<MediaEntry> = one(
+                "media.list",
+                self.call("media", "list", p, Idempotence::Safe).await?,
+            )?;
+            out.extend(r.objects);
+        }
+        Ok(out)
+    }
+}
+
+/// Cuts a byte stream into chunks of an exact size (the last may be shorter).
+struct Chunker {
+    body: ByteStream,
+    leftover: Bytes,
+}
+
+impl Chunker {
+    /// Reads up to `size` bytes (fewer only at the end of the stream).
+    async fn read(&mut self, size: usize) -> Result<Bytes> {
+        let mut buf = BytesMut::with_capacity(size.min(UPLOAD_CHUNK));
+        loop {
+            if !self.leftover.is_empty() {
+                let take = (size - buf.len()).min(self.leftover.len());
+                buf.extend_from_slice(&self.leftover.split_to(take));
+            }
+            if buf.len() >= size {
+                return Ok(buf.freeze());
+            }
+            match self.body.next().await {
+                None => return Ok(buf.freeze()),
+                Some(Ok(b)) => self.leftover = b,
+                Some(Err(e)) => {
+                    return Err(Error::Decode {
+                        action: "uploadToken.upload".into(),
+                        detail: format!("reading the source failed: {e}"),
+                    })
+                }
+            }
+        }
+    }
+}
+
+/// State of a resumable download.
+struct Download {
+    client: Client,
+    url: String,
+    offset: u64,
+    expected: Option<u64>,
+    body: Option<reqwest::Response>,
+    resumes: u32,
+}
+
+impl Download {
+    async fn next(mut self) -> Option<(std::io::Result<Bytes>, Self)> {
+        loop {
+            let resp = self.body.as_mut()?;
+            match resp.chunk().await {
+                Ok(Some(b)) => {
+                    self.offset += b.len() as u64;
+                    if let Some(n) = self.expected.filter(|n| self.offset > *n) {
+                        let msg =
+                            format!("the download is longer than the {n} bytes Kaltura reports");
+                        return self.fail(msg);
+                    }
+                    return Some((Ok(b), self));
+                }
+                Ok(None) => match self.expected {
+                    Some(n) if self.offset < n => {
+                        let why = format!("the connection closed at byte {}", self.offset);
+                        if let Some(r) = self.resume(why).await {
+                            return r;
+                        }
+                    }
+                    _ => {
+                        self.body = None;
+                        return None;
+                    }
+                },
+                Err(e) => {
+                    let why = describe(&e);
+                    if let Some(r) = self.resume(why).await {
+                        return r;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reopens at the current offset; `Some` = give up with this item.
+    #[allow(clippy::type_complexity)]
+    async fn resume(&mut self, why: String) -> Option<Option<(std::io::Result<Bytes>, Self)>> {
+        loop {
+            if self.resumes >= DOWNLOAD_RESUMES {
+                let msg = format!(
+                    "flavor download failed at byte {} after {} reconnects: {why}",
+                    self.offset, self.resumes
+                );
+                return Some(self.take_fail(msg));
+            }
+            self.resumes += 1;
+            tokio::time::sleep(Duration::from_millis(200 * u64::from(self.resumes))).await;
+            tracing::info!(offset = self.offset, attempt = self.resumes, reason = %why, "resuming flavor download");
+            match self.client.open_download(&self.url, self.offset).await {
+                Ok(r) => {
+                    self.body = Some(r);
+                    return None;
+                }
+                Err(e) if e.is_transient() => continue,
+                Err(e) => return Some(self.take_fail(e.to_string())),
+            }
+        }
+    }
+
+    fn take_fail(&mut self, msg: String) -> Option<(std::io::Result<Bytes>, Self)> {
+        let state = Download {
+            client: self.client.clone(),
+            url: String::new(),
+            offset: self.offset,
+            expected: self.expected,
+            body: None,
+            resumes: self.resumes,
+        };
+        self.body = None;
+        Some((Err(std::io::Error::other(msg)), state))
+    }
+
+    fn fail(mut self, msg: String) -> Option<(std::io::Result<Bytes>, Self)> {
+        self.body = None;
+        Some((Err(std::io::Error::other(msg)), self))
+    }
+}
