@@ -65,6 +65,126 @@ pub enum Command {
     /// Entries and bytes by year, what is archived and replaced, and what the selection would
     /// free in Kaltura with its monthly storage cost per S3 class.
     Stats(StatsArgs),
+    /// Copy the READY originals of the selection to the store, verify, tag archived_to_s3.
+    /// Without filters: the policy (unplayed and created more than --years ago, not archived).
+    Archive(ChangeArgs),
+    /// Replace archived originals with the placeholder video (only where a verified copy matches
+    /// the current original and the entry is older and unplayed for --years). Without filters:
+    /// archived, not replaced, unplayed and created more than --years ago.
+    Replace(ChangeArgs),
+    /// Bring replaced entries back: request Glacier thaws, then stream thawed copies back into
+    /// Kaltura. Without filters: replaced entries played within --years.
+    Restore(ChangeArgs),
+    /// Report every entry's state and any anomaly (exit 1 when there are anomalies).
+    Health(ChangeArgs),
+    /// Move each anomaly to the nearest safe state (re-archive, add or remove tags, restore).
+    Repair(ChangeArgs),
+    /// Everything about one entry on one screen: tags, original, archive copies, state, what the
+    /// policy does next and why, and the journal lines that mention it.
+    Explain(ExplainArgs),
+    /// Write one entry's original to a file: from Kaltura, or from the archive when replaced.
+    Download(DownloadArgs),
+}
+
+/// Where the archive is.
+#[derive(Debug, Args, Clone)]
+pub struct StoreArgs {
+    /// S3 bucket of the archive (credentials, region and endpoint from the standard AWS
+    /// environment: AWS_REGION, AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, roles, …).
+    #[arg(long, env = "AWS_BUCKET")]
+    pub bucket: Option<String>,
+    /// Key prefix inside the bucket [default: none — keys are bare entry ids, as the reference
+    /// tool wrote them].
+    #[arg(long, env = "AWS_PREFIX", default_value = "")]
+    pub prefix: String,
+    /// A local directory (or NAS mount) as the archive instead of S3.
+    #[arg(long, env = "ARCHIVE_DIR", conflicts_with = "bucket")]
+    pub archive_dir: Option<PathBuf>,
+    /// Server-side encryption of new copies: AES256, or a KMS key id/ARN [default: the bucket's].
+    #[arg(long, env = "AWS_SSE")]
+    pub sse: Option<String>,
+}
+
+/// How a changing command runs.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Act. Without it (or DOIT=true) every command is a dry run that reports what it would do.
+    #[arg(long, env = "DOIT")]
+    pub execute: bool,
+    /// Entries worked on at once.
+    #[arg(long, env = "JOBS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// The policy's N: archive and replace entries unplayed (and created) more than N years ago;
+    /// restore replaced entries played within N years.
+    #[arg(long, env = "N_YEARS", default_value_t = 3.0)]
+    pub years: f64,
+    /// Storage class of new copies: STANDARD, STANDARD_IA, GLACIER_IR, GLACIER, DEEP_ARCHIVE,
+    /// INTELLIGENT_TIERING.
+    #[arg(long, env = "STORAGE_CLASS", default_value = "GLACIER")]
+    pub storage_class: String,
+    /// Glacier restore tier: bulk, standard or expedited (not for DEEP_ARCHIVE).
+    #[arg(long, env = "RESTORE_TIER", default_value = "bulk")]
+    pub restore_tier: String,
+    /// Days a thawed copy stays readable.
+    #[arg(long, env = "RESTORE_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub restore_days: u32,
+    /// Minutes a run waits for Kaltura to convert the replacements it started (the rest finish
+    /// in the next run).
+    #[arg(long, env = "WAIT_MINUTES", default_value_t = 10.0)]
+    pub wait_minutes: f64,
+    /// Placeholder video that replaces archived originals [default: the built-in one].
+    #[arg(long, env = "PLACEHOLDER_VIDEO")]
+    pub placeholder: Option<PathBuf>,
+    /// Format of the per-entry report on stdout.
+    #[arg(long, value_enum, default_value = "tsv")]
+    pub format: Format,
+}
+
+/// Arguments of the commands that go through the engine.
+#[derive(Debug, Args, Clone)]
+pub struct ChangeArgs {
+    /// Which entries.
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// The archive.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// How to run.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// `explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The entry.
+    pub entry_id: String,
+    /// The archive.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The policy's N (see `archive --help`).
+    #[arg(long, env = "N_YEARS", default_value_t = 3.0)]
+    pub years: f64,
+    /// Placeholder video in use [default: the built-in one].
+    #[arg(long, env = "PLACEHOLDER_VIDEO")]
+    pub placeholder: Option<PathBuf>,
+}
+
+/// `download`.
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// The entry.
+    #[arg(long = "id", value_name = "ENTRY_ID")]
+    pub entry_id: String,
+    /// File to write [default: <entry id>.<ext> in the current directory].
+    #[arg(long, short)]
+    pub output: Option<PathBuf>,
+    /// The archive.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Placeholder video in use [default: the built-in one].
+    #[arg(long, env = "PLACEHOLDER_VIDEO")]
+    pub placeholder: Option<PathBuf>,
 }
 
 /// `check`.
@@ -80,7 +200,7 @@ pub struct CheckArgs {
 }
 
 /// Which entries: every filter given must hold.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone, Default, PartialEq)]
 pub struct SelectArgs {
     /// Only this entry (repeatable).
     #[arg(long = "id", value_name = "ENTRY_ID")]

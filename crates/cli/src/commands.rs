@@ -17,19 +17,19 @@ use crate::output::RowWriter;
 use crate::progress::Progress;
 
 /// A validated connection: the client plus what error messages name.
-struct Kaltura {
-    client: Client,
-    url: String,
-    partner: i64,
+pub(crate) struct Kaltura {
+    pub(crate) client: Client,
+    pub(crate) url: String,
+    pub(crate) partner: i64,
 }
 
 impl Kaltura {
-    fn fail(&self, e: &kaltura::Error) -> Failure {
+    pub(crate) fn fail(&self, e: &kaltura::Error) -> Failure {
         Failure::kaltura(e, &self.url, self.partner)
     }
 }
 
-fn connect(k: &KalturaArgs) -> Result<Kaltura, Failure> {
+pub(crate) fn connect(k: &KalturaArgs) -> Result<Kaltura, Failure> {
     let partner = match k.partner_id.as_deref().map(str::trim) {
         None | Some("") => {
             return Err(Failure::Usage(
@@ -66,7 +66,7 @@ fn connect(k: &KalturaArgs) -> Result<Kaltura, Failure> {
     })
 }
 
-fn selection(a: &SelectArgs) -> Result<Selection, Failure> {
+pub(crate) fn selection(a: &SelectArgs) -> Result<Selection, Failure> {
     let mut ids = a
         .ids
         .iter()

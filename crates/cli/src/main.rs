@@ -5,10 +5,13 @@ mod args;
 mod commands;
 mod exit;
 mod failure;
+mod lifecycle;
 mod output;
 mod progress;
 
 use clap::Parser;
+
+use archiver::engine::Command as Engine;
 
 use crate::args::{Cli, Command};
 use crate::failure::Failure;
@@ -56,5 +59,12 @@ async fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Count(a) => commands::count(&cli.kaltura, &a).await,
         Command::List(a) => commands::list(&cli.kaltura, &a).await,
         Command::Stats(a) => commands::stats(&cli.kaltura, &a).await,
+        Command::Archive(a) => lifecycle::run(&cli.kaltura, Engine::Archive, &a).await,
+        Command::Replace(a) => lifecycle::run(&cli.kaltura, Engine::Replace, &a).await,
+        Command::Restore(a) => lifecycle::run(&cli.kaltura, Engine::Restore, &a).await,
+        Command::Health(a) => lifecycle::run(&cli.kaltura, Engine::Health, &a).await,
+        Command::Repair(a) => lifecycle::run(&cli.kaltura, Engine::Repair, &a).await,
+        Command::Explain(a) => lifecycle::explain(&cli.kaltura, &a).await,
+        Command::Download(a) => lifecycle::download(&cli.kaltura, &a).await,
     }
 }

@@ -192,6 +192,18 @@ pub enum RestoreTier {
 }
 
 impl RestoreTier {
+    /// Parses a tier name (any case): bulk, standard, expedited.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "bulk" => Ok(RestoreTier::Bulk),
+            "standard" => Ok(RestoreTier::Standard),
+            "expedited" => Ok(RestoreTier::Expedited),
+            other => Err(Error::Invalid(format!(
+                "unknown restore tier {other:?}: use bulk, standard or expedited (RESTORE_TIER or --restore-tier)"
+            ))),
+        }
+    }
+
     /// The S3 name.
     pub fn as_str(self) -> &'static str {
         match self {

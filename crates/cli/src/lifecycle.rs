@@ -1,0 +1,440 @@
+//! The changing commands (archive, replace, restore, repair) and health, which run through the
+//! engine; `explain` and `download`, which look at one entry.
+
+use serde_json::json;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use archiver::context::{Ctx, Settings};
+use archiver::diagnose::{diagnose, state_name, Diagnosis, State};
+use archiver::engine::{self, Command};
+use archiver::journal::{self, Journal};
+use archiver::placeholder::{Placeholder, Placeholders};
+use archiver::selection::{Flavors, Walker};
+use archiver::store::local::LocalStore;
+use archiver::store::s3::{Encryption, S3StoreBuilder};
+use archiver::store::{ArchiveStore, RestoreTier, StorageClass};
+use archiver::tags::{ARCHIVED, REPLACED};
+use archiver::time::{date, now};
+use kaltura::EntryId;
+
+use crate::args::{ChangeArgs, DownloadArgs, ExplainArgs, SelectArgs, StoreArgs};
+use crate::commands::{connect, selection, Kaltura};
+use crate::exit;
+use crate::failure::Failure;
+use crate::output::RowWriter;
+
+/// Opens the configured archive store.
+pub async fn open_store(a: &StoreArgs) -> Result<Arc<dyn ArchiveStore>, Failure> {
+    if let Some(dir) = &a.archive_dir {
+        return Ok(Arc::new(LocalStore::new(dir.clone())?));
+    }
+    let Some(bucket) = a.bucket.as_deref().filter(|b| !b.is_empty()) else {
+        return Err(Failure::Usage(
+            "no archive configured: set AWS_BUCKET (S3) or ARCHIVE_DIR (a local directory), or give --bucket / --archive-dir".into(),
+        ));
+    };
+    let encryption = match a.sse.as_deref().map(str::trim) {
+        None | Some("") => Encryption::BucketDefault,
+        Some(s) if s.eq_ignore_ascii_case("AES256") => Encryption::Aes256,
+        Some(key) => Encryption::Kms(key.to_string()),
+    };
+    let store = S3StoreBuilder::from_env()
+        .with_bucket(bucket)
+        .with_prefix(a.prefix.clone())
+        .with_encryption(encryption)
+        .build()
+        .await?;
+    store.check_bucket().await?;
+    Ok(Arc::new(store))
+}
+
+fn placeholders(p: Option<&std::path::Path>) -> Result<Placeholders, Failure> {
+    let bytes = Placeholder::from_setting(p)
+        .bytes()
+        .map_err(Failure::Usage)?;
+    Ok(Placeholders::new(bytes))
+}
+
+/// The selection a command uses when no filter is given: the scheduled policy for N years.
+fn policy_selection(command: Command, years: f64) -> SelectArgs {
+    let mut s = SelectArgs::default();
+    match command {
+        Command::Archive => {
+            s.tags = vec![format!("!{REPLACED}")];
+            s.unplayed_for = Some(years);
+            s.created_before = Some(years);
+        }
+        Command::Replace => {
+            s.tags = vec![ARCHIVED.to_string(), format!("!{REPLACED}")];
+            s.unplayed_for = Some(years);
+            s.created_before = Some(years);
+        }
+        Command::Restore => {
+            s.tags = vec![REPLACED.to_string()];
+            s.played_within = Some(years);
+        }
+        Command::Health | Command::Repair => {
+            s.statuses = vec!["ready".into(), "no_content".into()];
+        }
+    }
+    s
+}
+
+fn settings(a: &ChangeArgs) -> Result<Settings, Failure> {
+    let r = &a.run;
+    if !(r.years > 0.0 && r.years <= archiver::selection::MAX_YEARS) {
+        return Err(Failure::Usage(format!(
+            "--years (N_YEARS) must be above 0 and at most {}, got {}",
+            archiver::selection::MAX_YEARS,
+            r.years
+        )));
+    }
+    if !(r.wait_minutes >= 0.0 && r.wait_minutes <= 24.0 * 60.0) {
+        return Err(Failure::Usage(format!(
+            "--wait-minutes (WAIT_MINUTES) must be between 0 and 1440, got {}",
+            r.wait_minutes
+        )));
+    }
+    Ok(Settings {
+        execute: r.execute,
+        jobs: usize::from(r.jobs),
+        years: r.years,
+        storage_class: StorageClass::parse(&r.storage_class)?,
+        restore_tier: RestoreTier::parse(&r.restore_tier)?,
+        restore_days: r.restore_days,
+        wait: Duration::from_secs_f64(r.wait_minutes * 60.0),
+        ..Settings::default()
+    })
+}
+
+/// Runs a command through the engine: per-entry rows on stdout, the summary on stderr.
+pub async fn run(
+    k: &crate::args::KalturaArgs,
+    command: Command,
+    a: &ChangeArgs,
+) -> Result<i32, Failure> {
+    let settings = settings(a)?;
+    let select = if a.select == SelectArgs::default() {
+        policy_selection(command, settings.years)
+    } else {
+        a.select.clone()
+    };
+    let s = selection(&select)?;
+    let placeholders = placeholders(a.run.placeholder.as_deref())?;
+    let kaltura = connect(k)?;
+    kaltura.client.login().await.map_err(|e| kaltura.fail(&e))?;
+    let store = open_store(&a.store).await?;
+    let started = now();
+    let dry = !settings.execute;
+    let ctx = Arc::new(Ctx {
+        client: kaltura.client.clone(),
+        store: store.clone(),
+        placeholders,
+        journal: Journal::new(command.name(), started, dry),
+        settings,
+        now: started,
+    });
+    let walker = Walker::new(kaltura.client.clone(), &s, Flavors::Originals, started)
+        .map_err(|e| Failure::selection(e, &kaltura.url, kaltura.partner))?;
+    let stdout = std::io::stdout();
+    let out = std::io::BufWriter::new(stdout.lock());
+    let mut writer = RowWriter::new(
+        out,
+        a.run.format,
+        &["entry_id", "state", "outcome", "detail"],
+    )?;
+    let mut write_error = None;
+    let summary = engine::run(ctx.clone(), walker, command, |r| {
+        let row = [
+            ("entry_id", json!(r.entry.0)),
+            ("state", json!(r.state)),
+            ("outcome", json!(r.outcome.name())),
+            ("detail", json!(r.outcome.detail())),
+        ];
+        if let Err(e) = writer.row(&row) {
+            write_error.get_or_insert(e);
+        }
+    })
+    .await
+    .map_err(|e| Failure::selection(e, &kaltura.url, kaltura.partner))?;
+    writer.finish()?;
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    let journal = ctx.journal.finish(store.as_ref()).await;
+    let mode = if dry { "dry run" } else { "executed" };
+    eprintln!("{} ({mode}): {summary}", command.name());
+    match journal {
+        Ok(at) => eprintln!("journal: {at}"),
+        Err(e) => eprintln!("journal could not be written: {e}"),
+    }
+    if dry && command != Command::Health {
+        eprintln!("nothing was changed; add --execute (or DOIT=true) to act");
+    }
+    Ok(if summary.failures() > 0 {
+        exit::ENTRY_FAILURES
+    } else {
+        exit::SUCCESS
+    })
+}
+
+/// Looks up one entry with its original flavor and diagnoses it.
+async fn diagnose_one(kaltura: &Kaltura, ctx: &Ctx, id: &str) -> Result<Diagnosis, Failure> {
+    let id = archiver::selection::parse_entry_id(id).map_err(Failure::Usage)?;
+    let fail = |e: kaltura::Error| kaltura.fail(&e);
+    let entries = kaltura
+        .client
+        .entries_by_id(std::slice::from_ref(&id))
+        .await
+        .map_err(fail)?;
+    let Some(entry) = entries.into_iter().find(|e| e.id == id) else {
+        return Err(Failure::NotFound(format!(
+            "entry {} does not exist in partner {} (deleted, or a typo in the id?)",
+            id.0, kaltura.partner
+        )));
+    };
+    let flavors = kaltura
+        .client
+        .flavors_of(std::slice::from_ref(&id), true)
+        .await
+        .map_err(fail)?;
+    let original = flavors.into_iter().find(|f| f.is_original);
+    diagnose(ctx, &entry, original.as_ref())
+        .await
+        .map_err(Failure::Store)
+}
+
+fn read_only_ctx(
+    kaltura: &Kaltura,
+    store: Arc<dyn ArchiveStore>,
+    placeholders: Placeholders,
+    years: f64,
+) -> Ctx {
+    let started = now();
+    Ctx {
+        client: kaltura.client.clone(),
+        store,
+        placeholders,
+        settings: Settings {
+            years,
+            ..Settings::default()
+        },
+        journal: Journal::new("explain", started, true),
+        now: started,
+    }
+}
+
+/// What the scheduled jobs will do with an entry next, and why.
+fn next_step(ctx: &Ctx, d: &Diagnosis) -> String {
+    let n = ctx.settings.years;
+    let e = &d.entry;
+    let cutoff = archiver::time::years_ago(ctx.now, n);
+    let old = ctx.replace_allowed(e);
+    let played_recently = e.last_played_at.is_some_and(|t| t > cutoff);
+    match &d.state {
+        State::Initial => match old {
+            Ok(()) => format!("archive copies it (created and unplayed for over {n} years), then replace swaps in the placeholder"),
+            Err(why) => format!("nothing yet: {why}; it qualifies once it is {n} years old and unplayed for {n} years"),
+        },
+        State::Archived => match old {
+            Ok(()) => "replace swaps in the placeholder (a verified copy of the current original exists)".into(),
+            Err(why) => format!("nothing: archived, but {why}"),
+        },
+        State::Replaced if played_recently => format!(
+            "restore: played {} (within {n} years) — it requests a thaw, and a later run uploads the copy",
+            e.last_played_at.map(date).unwrap_or_default()
+        ),
+        State::Replaced => format!("nothing until someone plays it; then restore brings it back (it restores entries played within {n} years)"),
+        State::Thawing => "restore waits for the thaw, then uploads the copy".into(),
+        State::Converting => "nothing until Kaltura finishes converting the new content".into(),
+        State::NotApplicable(why) => format!("nothing: {why}"),
+        State::Anomaly(a) => format!("repair: {}", a.repair()),
+    }
+}
+
+/// `explain ENTRY_ID`.
+pub async fn explain(k: &crate::args::KalturaArgs, a: &ExplainArgs) -> Result<i32, Failure> {
+    let placeholders = placeholders(a.placeholder.as_deref())?;
+    let kaltura = connect(k)?;
+    let store = open_store(&a.store).await?;
+    let ctx = read_only_ctx(&kaltura, store.clone(), placeholders, a.years);
+    let d = diagnose_one(&kaltura, &ctx, &a.entry_id).await?;
+    let e = &d.entry;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let kind = match e.media_type {
+        1 => "video",
+        2 => "image",
+        5 => "audio",
+        _ => "other",
+    };
+    writeln!(out, "entry       {} — {:?} ({kind})", e.id.0, e.name)?;
+    writeln!(
+        out,
+        "created     {}   last played {}   plays {}",
+        date(e.created_at),
+        e.last_played_at.map_or("never".into(), date),
+        e.plays
+    )?;
+    writeln!(
+        out,
+        "tags        {}",
+        if e.tags.is_empty() { "(none)" } else { &e.tags }
+    )?;
+    match &d.original {
+        Some(o) => writeln!(
+            out,
+            "original    flavor {} v{}, {} bytes{}, status {}, .{}{}",
+            o.id.0,
+            o.version,
+            o.approx_bytes(),
+            if o.exact_bytes().is_some() {
+                ""
+            } else {
+                " (approximate)"
+            },
+            o.status,
+            o.file_ext,
+            if d.placeholder {
+                " — the placeholder"
+            } else {
+                ""
+            }
+        )?,
+        None => writeln!(out, "original    none")?,
+    }
+    let mut copies = d.copies.clone();
+    if copies.is_empty() {
+        copies = archiver::copies::all(store.as_ref(), &e.id.0).await?;
+    }
+    if copies.is_empty() {
+        writeln!(out, "archive     no copy in {store}")?;
+    }
+    for c in &copies {
+        let what = match &c.meta {
+            Some(m) => format!(
+                "flavor {} v{}, archived {}",
+                m.flavor_id,
+                m.flavor_version,
+                date(m.archived_at)
+            ),
+            None => "legacy copy (no metadata)".into(),
+        };
+        let restore = match &c.restore {
+            archiver::store::RestoreStatus::NotNeeded => "readable".to_string(),
+            archiver::store::RestoreStatus::Frozen => "frozen (needs a thaw)".to_string(),
+            archiver::store::RestoreStatus::Thawing => "thaw in progress".to_string(),
+            archiver::store::RestoreStatus::Thawed { until } => {
+                format!("thawed until {}", until.as_deref().unwrap_or("?"))
+            }
+        };
+        let verified = if c.verified() {
+            "verified"
+        } else {
+            "UNVERIFIED"
+        };
+        let current = if d.matching.as_ref().is_some_and(|m| m.key == c.key) {
+            ", matches the current original"
+        } else {
+            ""
+        };
+        writeln!(
+            out,
+            "archive     {} in {store}: {} bytes, {}, {restore}, {what}, {verified}{current}",
+            c.key,
+            c.size,
+            c.storage_class.as_str()
+        )?;
+    }
+    writeln!(out, "state       {}", state_name(&d.state))?;
+    match &d.state {
+        State::Anomaly(a) => {
+            writeln!(out, "anomaly     {} (repair: {})", a.describe(), a.repair())?
+        }
+        State::NotApplicable(why) => writeln!(out, "note        {why}")?,
+        _ => writeln!(out, "anomaly     none")?,
+    }
+    writeln!(out, "next        {}", next_step(&ctx, &d))?;
+    let lines = journal::lines_about(store.as_ref(), &e.id.0, 200).await?;
+    if lines.is_empty() {
+        writeln!(
+            out,
+            "journal     no run has touched it (newest 200 journals)"
+        )?;
+    } else {
+        writeln!(out, "journal     {} lines (newest last):", lines.len())?;
+        for l in lines.iter().rev().take(20).rev() {
+            writeln!(out, "  {l}")?;
+        }
+    }
+    out.flush()?;
+    Ok(exit::SUCCESS)
+}
+
+/// `download --id`.
+pub async fn download(k: &crate::args::KalturaArgs, a: &DownloadArgs) -> Result<i32, Failure> {
+    use futures_util::StreamExt;
+    let placeholders = placeholders(a.placeholder.as_deref())?;
+    let kaltura = connect(k)?;
+    let store = open_store(&a.store).await?;
+    let ctx = read_only_ctx(&kaltura, store.clone(), placeholders, 3.0);
+    let d = diagnose_one(&kaltura, &ctx, &a.entry_id).await?;
+    let id: &EntryId = &d.entry.id;
+    let real = d
+        .original
+        .as_ref()
+        .filter(|o| o.status == 2 && !d.placeholder);
+    let (mut body, ext, source): (kaltura::ByteStream, String, String) =
+        match (real, &d.restore_from) {
+            (Some(o), _) => (
+                kaltura
+                    .client
+                    .download_flavor(o, o.exact_bytes())
+                    .await
+                    .map_err(|e| kaltura.fail(&e))?,
+                o.file_ext.clone(),
+                format!("Kaltura flavor {} v{}", o.id.0, o.version),
+            ),
+            (None, Some(c)) => (
+                store.get(&c.key).await?,
+                c.meta
+                    .as_ref()
+                    .map(|m| m.file_ext.clone())
+                    .unwrap_or_default(),
+                format!("archive copy {} in {store}", c.key),
+            ),
+            (None, None) => {
+                return Err(Failure::NotFound(format!(
+                    "entry {} has no original in Kaltura and no archive copy",
+                    id.0
+                )))
+            }
+        };
+    let ext = if ext.is_empty() {
+        "mp4".to_string()
+    } else {
+        ext
+    };
+    let path = a
+        .output
+        .clone()
+        .unwrap_or_else(|| format!("{}.{ext}", id.0).into());
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .map_err(|e| Failure::Output(format!("cannot create a file in {}: {e}", dir.display())))?;
+    let mut n = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| Failure::Store(format!("reading {source} failed: {e}")))?;
+        tmp.write_all(&chunk)?;
+        n += chunk.len() as u64;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(&path)
+        .map_err(|e| Failure::Output(format!("cannot write {}: {e}", path.display())))?;
+    eprintln!("wrote {} ({n} bytes) from {source}", path.display());
+    Ok(exit::SUCCESS)
+}
