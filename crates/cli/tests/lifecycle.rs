@@ -1,0 +1,361 @@
+//! The lifecycle end to end — archive, replace, plays, restore, health, repair — through the
+//! `kaltura-archiver` binary against the simulator and a store (moto's S3 server, or a local
+//! directory), with THE invariant of DESIGN.md checked after every step: every entry's real
+//! original exists in Kaltura or as a verified archive copy.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use archiver::copies;
+use archiver::store::checksum::Crc64;
+use archiver::store::local::LocalStore;
+use archiver::store::s3::S3StoreBuilder;
+use archiver::store::ArchiveStore;
+use futures_util::TryStreamExt;
+use kaltura::{Client, EntryId, FlavorAsset};
+use kaltura_sim::{SimConfig, SimServer};
+
+const SECRET: &str = "lifecycle-test-secret-77a1";
+const PARTNER: i64 = 4321;
+const YEAR: f64 = 365.25 * 86400.0;
+
+async fn sim(entries: usize, seed: u64) -> SimServer {
+    SimServer::start(SimConfig {
+        partner_id: PARTNER,
+        admin_secret: SECRET.into(),
+        entries,
+        seed,
+        history_years: 8,
+        flavor_bytes: (20_000, 600_000),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn client(s: &SimServer) -> Client {
+    Client::builder()
+        .with_service_url(s.base_url())
+        .with_partner_id(PARTNER)
+        .with_secret(SECRET.to_string().into())
+        .build()
+        .unwrap()
+}
+
+/// Where the archive of a test lives, and how the binary is pointed at it.
+struct Archive {
+    store: Arc<dyn ArchiveStore>,
+    env: Vec<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn local_archive() -> Archive {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("archive");
+    Archive {
+        store: Arc::new(LocalStore::new(root.clone()).unwrap()),
+        env: vec![("ARCHIVE_DIR".into(), root.display().to_string())],
+        _dir: Some(dir),
+    }
+}
+
+/// moto's endpoint, or `None` (skip) outside CI.
+fn moto() -> Option<String> {
+    match std::env::var("MOTO_ENDPOINT") {
+        Ok(e) if !e.is_empty() => Some(e),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("MOTO_ENDPOINT is not set under CI=true: .ci/run must start moto")
+        }
+        _ => {
+            eprintln!("skipped: MOTO_ENDPOINT is not set (start moto: see README)");
+            None
+        }
+    }
+}
+
+async fn s3_archive(endpoint: &str, name: &str, class: &str) -> Archive {
+    let bucket = format!("{name}-{}", std::process::id());
+    let creds = [("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test")];
+    for (k, v) in creds {
+        if std::env::var(k).is_err() {
+            std::env::set_var(k, v);
+        }
+    }
+    let r = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "create bucket: {}", r.status());
+    let store = S3StoreBuilder::default()
+        .with_bucket(&bucket)
+        .with_endpoint(endpoint)
+        .with_region("us-east-1")
+        .build()
+        .await
+        .unwrap();
+    Archive {
+        store: Arc::new(store),
+        env: vec![
+            ("AWS_BUCKET".into(), bucket),
+            ("AWS_ENDPOINT_URL".into(), endpoint.into()),
+            ("AWS_REGION".into(), "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID".into(), "test".into()),
+            ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
+            ("STORAGE_CLASS".into(), class.into()),
+        ],
+        _dir: None,
+    }
+}
+
+/// One run of the binary; the secret and the KS never show.
+async fn cli(s: &SimServer, a: &Archive, args: &[&str], extra: &[(&str, &str)]) -> Output {
+    let mut env: Vec<(String, String)> = vec![
+        ("KALTURA_PARTNERID".into(), PARTNER.to_string()),
+        ("KALTURA_SECRET".into(), SECRET.into()),
+        ("KALTURA_SERVICE_URL".into(), s.base_url()),
+        ("N_YEARS".into(), "3".into()),
+        ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+    ];
+    env.extend(a.env.iter().cloned());
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_kaltura-archiver"))
+            .args(&args)
+            .env_clear()
+            .envs(env)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!all.contains(SECRET) && !all.contains("djJ8"), "a secret leaked: {all}");
+    out
+}
+
+/// Runs a command that must succeed and returns its report: entry id → (state, outcome).
+async fn report(
+    s: &SimServer,
+    a: &Archive,
+    args: &[&str],
+) -> BTreeMap<String, (String, String, String)> {
+    let out = cli(s, a, args, &[]).await;
+    assert!(
+        out.status.success(),
+        "{args:?} exit {:?}\n{}\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    parse_report(&String::from_utf8_lossy(&out.stdout))
+}
+
+fn parse_report(tsv: &str) -> BTreeMap<String, (String, String, String)> {
+    tsv.lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.splitn(4, '\t').collect();
+            (f[0].into(), (f[1].into(), f[2].into(), f[3].into()))
+        })
+        .collect()
+}
+
+fn with_outcome(r: &BTreeMap<String, (String, String, String)>, outcome: &str) -> HashSet<String> {
+    r.iter()
+        .filter(|(_, (_, o, _))| o == outcome)
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+/// The real original of each entry at the start: flavor id, version, size and checksum.
+type Baseline = HashMap<EntryId, (String, i64, u64, String)>;
+
+async fn originals(c: &Client, ids: &[EntryId]) -> HashMap<EntryId, FlavorAsset> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for f in c.flavors_of(chunk, true).await.unwrap() {
+            if f.is_original && f.status == 2 {
+                out.insert(f.entry_id.clone(), f);
+            }
+        }
+    }
+    out
+}
+
+async fn checksum_of(c: &Client, f: &FlavorAsset) -> (u64, String) {
+    let mut crc = Crc64::default();
+    let mut n = 0u64;
+    let mut s = c.download_flavor(f, f.exact_bytes()).await.unwrap();
+    while let Some(b) = s.try_next().await.unwrap() {
+        crc.update(&b);
+        n += b.len() as u64;
+    }
+    (n, crc.base64())
+}
+
+fn all_ids(s: &SimServer) -> Vec<EntryId> {
+    let w = s.sim().world.lock().unwrap();
+    w.entries.iter().map(|e| EntryId(e.id.clone())).collect()
+}
+
+async fn baseline(s: &SimServer) -> Baseline {
+    let c = client(s);
+    let mut out = Baseline::new();
+    for (id, f) in originals(&c, &all_ids(s)).await {
+        let (n, crc) = checksum_of(&c, &f).await;
+        out.insert(id, (f.id.0.clone(), f.version, n, crc));
+    }
+    out
+}
+
+/// THE invariant: each entry's real original is in Kaltura (same flavor version, or the same
+/// bytes) or in a verified archive copy with the same byte count and checksum.
+async fn assert_invariant(s: &SimServer, store: &dyn ArchiveStore, base: &Baseline, step: &str) {
+    let c = client(s);
+    let ids: Vec<EntryId> = base.keys().cloned().collect();
+    let now = originals(&c, &ids).await;
+    let mut lost = Vec::new();
+    for (id, (flavor, version, size, crc)) in base {
+        if let Some(f) = now.get(id) {
+            if &f.id.0 == flavor && f.version == *version {
+                continue;
+            }
+            if f.exact_bytes() == Some(*size) && checksum_of(&c, f).await == (*size, crc.clone()) {
+                continue;
+            }
+        }
+        let copies = copies::all(store, &id.0).await.unwrap();
+        let safe = copies
+            .iter()
+            .any(|k| k.verified() && k.size == *size && k.checksum.as_deref() == Some(crc));
+        if !safe {
+            lost.push(id.0.clone());
+        }
+    }
+    assert!(lost.is_empty(), "after {step}: videos only in no place: {lost:?}");
+    eprintln!("invariant holds after {step} ({} entries)", base.len());
+}
+
+/// Entries the policy selects for archive and replace (N = 3), from the simulator's own state.
+fn policy_set(s: &SimServer) -> HashSet<String> {
+    let w = s.sim().world.lock().unwrap();
+    let cutoff = w.now() - (3.0 * YEAR).round() as i64;
+    w.entries
+        .iter()
+        .filter(|e| {
+            e.status == 2
+                && e.display_in_search >= 0
+                && e.media_type != 2
+                && e.created_at < cutoff
+                && e.last_played_at.is_none_or(|t| t < cutoff)
+                && w.flavors.iter().any(|f| {
+                    f.entry_id == e.id && f.is_original && f.status == 2 && f.deleted_at.is_none()
+                })
+        })
+        .map(|e| e.id.clone())
+        .collect()
+}
+
+/// The simulator's state dump without its clock.
+async fn sim_state(s: &SimServer) -> serde_json::Value {
+    let mut v: serde_json::Value = reqwest::get(format!("{}/sim/state", s.base_url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v.as_object_mut().unwrap().remove("now");
+    v
+}
+
+/// Every object in the store with its size and checksum.
+async fn store_dump(store: &dyn ArchiveStore) -> Vec<(String, u64, Option<String>)> {
+    let mut out = Vec::new();
+    for k in store.list("").await.unwrap() {
+        if let Some(i) = store.head(&k).await.unwrap() {
+            out.push((k.to_string(), i.size, i.checksum));
+        }
+    }
+    out.sort();
+    out
+}
+
+async fn play(s: &SimServer, id: &str) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/sim/play", s.base_url()))
+        .json(&serde_json::json!({"entryId": id}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lifecycle_on_moto_deep_archive_300_entries_over_8_years_loses_nothing() {
+    let Some(ep) = moto() else { return };
+    let s = sim(300, 5).await;
+    let a = s3_archive(&ep, "lifecycle", "DEEP_ARCHIVE").await;
+    let base = baseline(&s).await;
+    let policy = policy_set(&s);
+    assert!(policy.len() > 60, "a policy worth testing: {}", policy.len());
+
+    // Dry runs change nothing, in Kaltura or in the bucket.
+    let (state0, bucket0) = (sim_state(&s).await, store_dump(a.store.as_ref()).await);
+    let dry = report(&s, &a, &["archive"]).await;
+    assert_eq!(with_outcome(&dry, "planned"), policy);
+    report(&s, &a, &["replace"]).await;
+    assert_eq!(sim_state(&s).await, state0, "a dry run changed Kaltura");
+    assert_eq!(store_dump(a.store.as_ref()).await, bucket0, "a dry run changed the bucket");
+
+    let archived = report(&s, &a, &["archive", "--execute", "--jobs", "8"]).await;
+    assert_eq!(with_outcome(&archived, "done"), policy, "archive touched exactly the policy");
+    assert_invariant(&s, a.store.as_ref(), &base, "archive").await;
+    let replaced = report(&s, &a, &["replace", "--execute", "--jobs", "8"]).await;
+    assert_eq!(with_outcome(&replaced, "done"), policy, "replace touched exactly the policy");
+    assert_invariant(&s, a.store.as_ref(), &base, "replace").await;
+
+    // 30 placeholders are played: the first restore asks for thaws, a later one restores.
+    let played: Vec<String> = policy.iter().take(30).cloned().collect();
+    for id in &played {
+        play(&s, id).await;
+    }
+    let played: HashSet<String> = played.into_iter().collect();
+    let first = report(&s, &a, &["restore", "--execute"]).await;
+    assert_eq!(with_outcome(&first, "waiting"), played, "{first:?}");
+    assert_invariant(&s, a.store.as_ref(), &base, "restore (thaw requests)").await;
+    let second = report(&s, &a, &["restore", "--execute"]).await;
+    assert_eq!(with_outcome(&second, "done"), played, "{second:?}");
+    assert_invariant(&s, a.store.as_ref(), &base, "restore").await;
+
+    // Every restored original equals the archived bytes.
+    let c = client(&s);
+    let ids: Vec<EntryId> = played.iter().map(|i| EntryId(i.clone())).collect();
+    for (id, f) in originals(&c, &ids).await {
+        let (_, _, size, crc) = &base[&id];
+        assert_eq!(checksum_of(&c, &f).await, (*size, crc.clone()), "{}", id.0);
+    }
+
+    let health = report(&s, &a, &["health"]).await;
+    assert!(health.values().all(|(_, o, _)| o == "healthy"), "{health:?}");
+    assert_eq!(
+        health.values().filter(|(st, _, _)| st == "replaced").count(),
+        policy.len() - 30
+    );
+
+    // Second runs: nothing left to do.
+    let unplayed: HashSet<String> = policy.difference(&played).cloned().collect();
+    for (cmd, ids) in [("archive", &policy), ("replace", &unplayed), ("restore", &played)] {
+        let mut args = vec![cmd.to_string(), "--execute".to_string()];
+        args.extend(ids.iter().flat_map(|i| ["--id".to_string(), i.clone()]));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let again = report(&s, &a, &args).await;
+        assert_eq!(&with_outcome(&again, "done-before"), ids, "{cmd}: {again:?}");
+    }
+}
