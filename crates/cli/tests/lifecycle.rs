@@ -76,7 +76,10 @@ fn moto() -> Option<String> {
 
 async fn s3_archive(endpoint: &str, name: &str, class: &str) -> Archive {
     let bucket = format!("{name}-{}", std::process::id());
-    let creds = [("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test")];
+    let creds = [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ];
     for (k, v) in creds {
         if std::env::var(k).is_err() {
             std::env::set_var(k, v);
@@ -136,7 +139,10 @@ async fn cli(s: &SimServer, a: &Archive, args: &[&str], extra: &[(&str, &str)]) 
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(!all.contains(SECRET) && !all.contains("djJ8"), "a secret leaked: {all}");
+    assert!(
+        !all.contains(SECRET) && !all.contains("djJ8"),
+        "a secret leaked: {all}"
+    );
     out
 }
 
@@ -239,7 +245,10 @@ async fn assert_invariant(s: &SimServer, store: &dyn ArchiveStore, base: &Baseli
             lost.push(id.0.clone());
         }
     }
-    assert!(lost.is_empty(), "after {step}: videos only in no place: {lost:?}");
+    assert!(
+        lost.is_empty(),
+        "after {step}: videos only in no place: {lost:?}"
+    );
     eprintln!("invariant holds after {step} ({} entries)", base.len());
 }
 
@@ -304,7 +313,11 @@ async fn lifecycle_on_moto_deep_archive_300_entries_over_8_years_loses_nothing()
     let a = s3_archive(&ep, "lifecycle", "DEEP_ARCHIVE").await;
     let base = baseline(&s).await;
     let policy = policy_set(&s);
-    assert!(policy.len() > 60, "a policy worth testing: {}", policy.len());
+    assert!(
+        policy.len() > 60,
+        "a policy worth testing: {}",
+        policy.len()
+    );
 
     // Dry runs change nothing, in Kaltura or in the bucket.
     let (state0, bucket0) = (sim_state(&s).await, store_dump(a.store.as_ref()).await);
@@ -312,13 +325,25 @@ async fn lifecycle_on_moto_deep_archive_300_entries_over_8_years_loses_nothing()
     assert_eq!(with_outcome(&dry, "planned"), policy);
     report(&s, &a, &["replace"]).await;
     assert_eq!(sim_state(&s).await, state0, "a dry run changed Kaltura");
-    assert_eq!(store_dump(a.store.as_ref()).await, bucket0, "a dry run changed the bucket");
+    assert_eq!(
+        store_dump(a.store.as_ref()).await,
+        bucket0,
+        "a dry run changed the bucket"
+    );
 
     let archived = report(&s, &a, &["archive", "--execute", "--jobs", "8"]).await;
-    assert_eq!(with_outcome(&archived, "done"), policy, "archive touched exactly the policy");
+    assert_eq!(
+        with_outcome(&archived, "done"),
+        policy,
+        "archive touched exactly the policy"
+    );
     assert_invariant(&s, a.store.as_ref(), &base, "archive").await;
     let replaced = report(&s, &a, &["replace", "--execute", "--jobs", "8"]).await;
-    assert_eq!(with_outcome(&replaced, "done"), policy, "replace touched exactly the policy");
+    assert_eq!(
+        with_outcome(&replaced, "done"),
+        policy,
+        "replace touched exactly the policy"
+    );
     assert_invariant(&s, a.store.as_ref(), &base, "replace").await;
 
     // 30 placeholders are played: the first restore asks for thaws, a later one restores.
@@ -343,19 +368,230 @@ async fn lifecycle_on_moto_deep_archive_300_entries_over_8_years_loses_nothing()
     }
 
     let health = report(&s, &a, &["health"]).await;
-    assert!(health.values().all(|(_, o, _)| o == "healthy"), "{health:?}");
+    assert!(
+        health.values().all(|(_, o, _)| o == "healthy"),
+        "{health:?}"
+    );
     assert_eq!(
-        health.values().filter(|(st, _, _)| st == "replaced").count(),
+        health
+            .values()
+            .filter(|(st, _, _)| st == "replaced")
+            .count(),
         policy.len() - 30
     );
 
     // Second runs: nothing left to do.
     let unplayed: HashSet<String> = policy.difference(&played).cloned().collect();
-    for (cmd, ids) in [("archive", &policy), ("replace", &unplayed), ("restore", &played)] {
+    for (cmd, ids) in [
+        ("archive", &policy),
+        ("replace", &unplayed),
+        ("restore", &played),
+    ] {
         let mut args = vec![cmd.to_string(), "--execute".to_string()];
         args.extend(ids.iter().flat_map(|i| ["--id".to_string(), i.clone()]));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let again = report(&s, &a, &args).await;
-        assert_eq!(&with_outcome(&again, "done-before"), ids, "{cmd}: {again:?}");
+        assert_eq!(
+            &with_outcome(&again, "done-before"),
+            ids,
+            "{cmd}: {again:?}"
+        );
     }
+}
+
+/// States of the policy's entries after a full cycle: the played ones archived, the rest replaced.
+async fn assert_converged(
+    s: &SimServer,
+    a: &Archive,
+    policy: &HashSet<String>,
+    played: &HashSet<String>,
+) {
+    let health = report(s, a, &["health"]).await;
+    let anomalies: Vec<_> = health
+        .iter()
+        .filter(|(_, (_, o, _))| o != "healthy")
+        .collect();
+    assert!(anomalies.is_empty(), "not converged: {anomalies:?}");
+    for id in policy {
+        let want = if played.contains(id) {
+            "archived"
+        } else {
+            "replaced"
+        };
+        assert_eq!(health[id].0, want, "{id}: {:?}", health[id]);
+    }
+}
+
+/// Runs `cmd --execute` with a failpoint that must be reached, and checks the process died there.
+async fn crash_at(s: &SimServer, a: &Archive, cmd: &str, failpoint: &str) {
+    let out = cli(
+        s,
+        a,
+        &[cmd, "--execute", "--jobs", "4"],
+        &[("KALTURA_ARCHIVER_FAILPOINT", failpoint)],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains(&format!("failpoint {failpoint} reached")),
+        "{failpoint} was not reached: exit {:?}\n{stderr}",
+        out.status.code()
+    );
+}
+
+/// Runs `cmd --execute` until no entry is waiting (thaws) — at most three times.
+async fn run_until_settled(s: &SimServer, a: &Archive, cmd: &str) {
+    for _ in 0..3 {
+        let r = report(s, a, &[cmd, "--execute"]).await;
+        if with_outcome(&r, "waiting").is_empty() {
+            return;
+        }
+    }
+    panic!("{cmd} still waiting after three runs");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_at_every_step_boundary_loses_nothing_and_a_rerun_converges() {
+    let Some(ep) = moto() else { return };
+    for (n, failpoint) in archiver::failpoint::ALL.iter().enumerate() {
+        let s = sim(60, 100 + n as u64).await;
+        let a = s3_archive(&ep, &format!("crash{n}"), "GLACIER").await;
+        let base = baseline(&s).await;
+        let policy = policy_set(&s);
+        let played: HashSet<String> = policy.iter().take(5).cloned().collect();
+        let (stage, _) = failpoint.split_once('.').unwrap();
+        if stage != "archive" {
+            report(&s, &a, &["archive", "--execute"]).await;
+        }
+        if stage == "restore" {
+            report(&s, &a, &["replace", "--execute"]).await;
+            for id in &played {
+                play(&s, id).await;
+            }
+            if *failpoint != "restore.after-thaw-request" {
+                // The copies are in GLACIER: the first run only asks for thaws.
+                report(&s, &a, &["restore", "--execute"]).await;
+            }
+        }
+        crash_at(&s, &a, stage, failpoint).await;
+        assert_invariant(
+            &s,
+            a.store.as_ref(),
+            &base,
+            &format!("a crash at {failpoint}"),
+        )
+        .await;
+        // Re-run from the crashed stage to the end of the cycle.
+        let stages = ["archive", "replace", "restore"];
+        let from = stages.iter().position(|x| *x == stage).unwrap();
+        for st in &stages[from..] {
+            if *st == "restore" && stage != "restore" {
+                for id in &played {
+                    play(&s, id).await;
+                }
+            }
+            run_until_settled(&s, &a, st).await;
+            assert_invariant(
+                &s,
+                a.store.as_ref(),
+                &base,
+                &format!("{failpoint}, then {st}"),
+            )
+            .await;
+        }
+        assert_converged(&s, &a, &policy, &played).await;
+        eprintln!("boundary {failpoint}: crashed, 0 lost, converged");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flavor_reuploaded_after_archiving_is_not_replaced_until_archived_again() {
+    let s = sim(40, 7).await;
+    let a = local_archive();
+    let policy = policy_set(&s);
+    report(&s, &a, &["archive", "--execute"]).await;
+    let id = policy.iter().next().unwrap().clone();
+    // The owner uploads new content for the entry after it was archived.
+    let c = client(&s);
+    let data = bytes::Bytes::from(vec![7u8; 150_000]);
+    let body: kaltura::ByteStream = Box::pin(futures_util::stream::once(async move { Ok(data) }));
+    let token = c.upload("new.mp4", 150_000, body).await.unwrap();
+    c.update_content(&EntryId(id.clone()), &token)
+        .await
+        .unwrap();
+    let _ = sim_state(&s).await; // let the simulator finish the conversion
+
+    let r = report(&s, &a, &["replace", "--execute", "--id", &id]).await;
+    assert_eq!(r[&id].1, "skipped", "{r:?}");
+    assert!(r[&id].2.contains("run archive first"), "{r:?}");
+    let explain = cli(&s, &a, &["explain", &id], &[]).await;
+    let text = String::from_utf8_lossy(&explain.stdout);
+    assert!(explain.status.success(), "{text}");
+    assert!(
+        text.contains("anomaly     the archive copy is of an older flavor or version"),
+        "{text}"
+    );
+    let r = report(&s, &a, &["archive", "--execute", "--id", &id]).await;
+    assert_eq!(r[&id].1, "done", "{r:?}");
+    assert!(
+        r[&id].2.contains(&format!("{id}.")),
+        "a versioned key, the old copy kept: {r:?}"
+    );
+    let r = report(&s, &a, &["replace", "--execute", "--id", &id]).await;
+    assert_eq!(r[&id].1, "done", "{r:?}");
+    // Both copies are kept; the one restore would use is the new one.
+    let copies = copies::all(a.store.as_ref(), &id).await.unwrap();
+    assert_eq!(copies.len(), 2);
+    assert_eq!(copies.last().unwrap().size, 150_000);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn health_reports_what_a_human_or_crash_left_and_repair_fixes_it() {
+    let s = sim(40, 9).await;
+    let a = local_archive();
+    let base = baseline(&s).await;
+    let policy: Vec<String> = policy_set(&s).into_iter().collect();
+    report(&s, &a, &["archive", "--execute"]).await;
+    report(&s, &a, &["replace", "--execute"]).await;
+    let c = client(&s);
+    let tags_of = |id: &str| {
+        let w = s.sim().world.lock().unwrap();
+        w.entries.iter().find(|e| e.id == id).unwrap().tags.clone()
+    };
+    // A human removes the tags of one replaced entry, and adds flavors_deleted to an entry that
+    // holds its real video.
+    let stripped = &policy[0];
+    let before = report(&s, &a, &["health"]).await;
+    c.set_tags(&EntryId(stripped.clone()), &[]).await.unwrap();
+    let real = before
+        .iter()
+        .find(|(_, (st, _, _))| st == "initial")
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    c.set_tags(&EntryId(real.clone()), &["flavors_deleted".to_string()])
+        .await
+        .unwrap();
+
+    let out = cli(&s, &a, &["health"], &[]).await;
+    assert_eq!(out.status.code(), Some(1), "anomalies fail the health run");
+    let h = parse_report(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(h[stripped].1, "anomaly");
+    assert!(
+        h[stripped]
+            .2
+            .contains("placeholder is in Kaltura but a tag is missing"),
+        "{h:?}"
+    );
+    assert_eq!(h[&real].1, "anomaly");
+    assert!(h[&real].2.contains("Kaltura holds a real video"), "{h:?}");
+    assert_eq!(with_outcome(&h, "anomaly").len(), 2, "{h:?}");
+
+    let dry = report(&s, &a, &["repair"]).await;
+    assert_eq!(with_outcome(&dry, "planned").len(), 2, "{dry:?}");
+    report(&s, &a, &["repair", "--execute"]).await;
+    let h = report(&s, &a, &["health"]).await;
+    assert!(h.values().all(|(_, o, _)| o == "healthy"), "{h:?}");
+    assert!(tags_of(stripped).contains("flavors_deleted"));
+    assert!(!tags_of(&real).contains("flavors_deleted"));
+    assert_invariant(&s, a.store.as_ref(), &base, "repair").await;
 }
