@@ -49,7 +49,8 @@ async fn archive_all(sim: &SimServer, jobs: usize) -> (f64, u64, u64) {
         journal: Journal::new("archive", now, true),
         now,
     });
-    let walker = Walker::new(client, &Selection::default(), Flavors::Originals, now).expect("walker");
+    let walker =
+        Walker::new(client, &Selection::default(), Flavors::Originals, now).expect("walker");
     let started = Instant::now();
     let mut archived = 0u64;
     let summary = engine::run(ctx, walker, Command::Archive, |r| {
@@ -90,7 +91,10 @@ async fn main() {
     println!(
         "archive of {entries} generated entries (originals {mib} MiB, {latency} ms per Kaltura call) into a local store"
     );
-    println!("| jobs | seconds | entries archived | entries/s | MiB/s | speed-up vs jobs {} |", jobs[0]);
+    println!(
+        "| jobs | seconds | entries archived | entries/s | MiB/s | speed-up vs jobs {} |",
+        jobs[0]
+    );
     println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
     let mut first = None;
     for j in jobs {

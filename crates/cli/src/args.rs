@@ -176,7 +176,7 @@ pub struct DownloadArgs {
     /// The entry.
     #[arg(long = "id", value_name = "ENTRY_ID")]
     pub entry_id: String,
-    /// File to write [default: <entry id>.<ext> in the current directory].
+    /// File to write [default: ENTRY_ID.EXT in the current directory].
     #[arg(long, short)]
     pub output: Option<PathBuf>,
     /// The archive.
