@@ -595,3 +595,69 @@ async fn health_reports_what_a_human_or_crash_left_and_repair_fixes_it() {
     assert!(!tags_of(&real).contains("flavors_deleted"));
     assert_invariant(&s, a.store.as_ref(), &base, "repair").await;
 }
+
+/// Runs `cmd --execute` until no entry fails or waits (at most four runs); returns how many runs
+/// it took.
+async fn run_until_clean(s: &SimServer, a: &Archive, cmd: &str) -> usize {
+    for n in 1..=4 {
+        let out = cli(s, a, &[cmd, "--execute", "--jobs", "6"], &[]).await;
+        let r = parse_report(&String::from_utf8_lossy(&out.stdout));
+        let open = with_outcome(&r, "failed").len() + with_outcome(&r, "waiting").len();
+        if open == 0 && out.status.success() {
+            return n;
+        }
+        for (id, (_, o, d)) in &r {
+            if o == "failed" || o == "waiting" {
+                eprintln!("{cmd} run {n}: {id} {o}: {d}");
+            }
+        }
+    }
+    panic!("{cmd} did not finish cleanly in four runs");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn under_injected_faults_nothing_is_lost_and_runs_finish_the_work() {
+    let faults = [
+        "error=0.05",
+        "http5xx=0.03",
+        "drop=0.03",
+        "lock=0.02",
+        "serveflavor:drop=0.3",
+        "uploadtoken.upload:http5xx=0.2",
+    ];
+    let s = SimServer::start(SimConfig {
+        partner_id: PARTNER,
+        admin_secret: SECRET.into(),
+        entries: 60,
+        seed: 31,
+        history_years: 8,
+        flavor_bytes: (200_000, 3_000_000),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let a = local_archive();
+    let base = baseline(&s).await;
+    let policy = policy_set(&s);
+    let played: HashSet<String> = policy.iter().take(6).cloned().collect();
+    s.sim()
+        .faults
+        .set(faults.iter().map(|f| f.parse().unwrap()).collect());
+    let mut runs = Vec::new();
+    for cmd in ["archive", "replace", "restore"] {
+        if cmd == "restore" {
+            for id in &played {
+                play(&s, id).await;
+            }
+        }
+        runs.push((cmd, run_until_clean(&s, &a, cmd).await));
+        assert_invariant(&s, a.store.as_ref(), &base, &format!("{cmd} under faults")).await;
+    }
+    eprintln!("runs needed under faults: {runs:?}");
+    // Retries and resumed downloads absorb almost every fault within the run itself.
+    assert!(runs.iter().all(|(_, n)| *n <= 2), "{runs:?}");
+    s.sim().faults.set(vec![]);
+    assert_converged(&s, &a, &policy, &played).await;
+    let counters = s.sim().counters();
+    assert!(counters.get("serveflavor").copied().unwrap_or(0) > 0);
+}

@@ -36,6 +36,9 @@ pub mod replacement_status {
     pub const FAILED: &str = "4";
 }
 
+/// `KalturaUploadTokenStatus` CLOSED: consumed by an entry.
+const TOKEN_CLOSED: i64 = 3;
+
 /// Every entry status, so lists by id also see entries that are not READY.
 const ALL_STATUSES: &str = "-2,-1,0,1,2,4,5,6,7";
 
@@ -79,7 +82,17 @@ impl Client {
         expected_len: Option<u64>,
     ) -> Result<ByteStream> {
         let url = self.flavor_url(&flavor.id).await?;
-        let first = self.open_download(&url, 0).await?;
+        let mut attempt = 0;
+        let first = loop {
+            match self.open_download(&url, 0).await {
+                Err(e) if e.is_transient() && attempt < DOWNLOAD_RESUMES => {
+                    attempt += 1;
+                    tracing::info!(attempt, error = %e, "retrying flavor download");
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                }
+                other => break other?,
+            }
+        };
         let state = Download {
             client: self.clone(),
             url,
@@ -140,8 +153,9 @@ impl Client {
         let p = params(json!({"uploadToken": {
             "objectType": "KalturaUploadToken", "fileName": file_name, "fileSize": len,
         }}));
+        // Repeating an add whose answer was lost leaves at most an unused token behind.
         let token = self
-            .call("uploadToken", "add", p, Idempotence::Unsafe)
+            .call("uploadToken", "add", p, Idempotence::Safe)
             .await?;
         let token_id = token
             .get("id")
@@ -226,16 +240,39 @@ impl Client {
     }
 
     /// `media.updateContent` with an uploaded token: starts replacing the entry's content.
+    /// When the answer is lost (a transient failure), the token tells whether the call took
+    /// effect: a consumed (CLOSED) token means it did; otherwise the call is sent again. A
+    /// consumed token is never sent twice (the entry would wait for an upload that never comes).
     pub async fn update_content(&self, id: &EntryId, token_id: &str) -> Result<MediaEntry> {
         let p = params(json!({
             "entryId": id.0,
             "resource": {"objectType": "KalturaUploadedFileTokenResource", "token": token_id},
         }));
-        one(
-            "media.updateContent",
-            self.call("media", "updateContent", p, Idempotence::Unsafe)
-                .await?,
-        )
+        let mut attempt = 0;
+        loop {
+            let err = match self
+                .call("media", "updateContent", p.clone(), Idempotence::Unsafe)
+                .await
+            {
+                Ok(v) => return one("media.updateContent", v),
+                Err(e) if e.is_transient() && attempt < 3 => e,
+                Err(e) => return Err(e),
+            };
+            attempt += 1;
+            tracing::info!(entry = %id.0, error = %err, "media.updateContent answer lost; checking the token");
+            tokio::time::sleep(Duration::from_millis(500 * attempt)).await;
+            let token = self
+                .call(
+                    "uploadToken",
+                    "get",
+                    params(json!({"uploadTokenId": token_id})),
+                    Idempotence::Safe,
+                )
+                .await?;
+            if token.get("status").and_then(Value::as_i64) == Some(TOKEN_CLOSED) {
+                return self.get_media(id).await;
+            }
+        }
     }
 
     /// `media.approveReplace`.
