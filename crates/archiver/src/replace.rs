@@ -54,25 +54,15 @@ async fn start(ctx: &Ctx, d: &Diagnosis) -> Step {
     let bytes = ctx.placeholders.bytes();
     let detail = json!({"copy": copy.key.as_str(), "flavor": original.id.0, "version": original.version,
                         "placeholder_bytes": bytes.len()});
-    let started = ctx.gate(id, "replace-content", detail, async {
-        let name = format!("{}-placeholder.mp4", id.0);
-        let body: kaltura::ByteStream =
-            Box::pin(futures_util::stream::once(async move { Ok(bytes) }));
-        let len = ctx.placeholders.bytes().len() as u64;
-        let token = ctx
-            .client
-            .upload(&name, len, body)
-            .await
-            .map_err(|e| e.to_string())?;
-        failpoint::hit("replace.after-upload");
-        let e = ctx
-            .client
-            .update_content(id, &token)
-            .await
-            .map_err(|e| e.to_string())?;
-        failpoint::hit("replace.after-update-content");
-        approve_if_needed(ctx, &e).await
-    });
+    let name = format!("{}-placeholder.mp4", id.0);
+    let len = bytes.len() as u64;
+    let body: kaltura::ByteStream = Box::pin(futures_util::stream::once(async move { Ok(bytes) }));
+    let started = ctx.gate(
+        id,
+        "replace-content",
+        detail,
+        replace_content(ctx, id, &name, len, body, "replace"),
+    );
     match started.await {
         Ok(None) => Outcome::Planned(format!(
             "replace flavor {} v{} with the placeholder (verified copy {})",
@@ -85,6 +75,31 @@ async fn start(ctx: &Ctx, d: &Diagnosis) -> Step {
         }),
         Err(e) => Outcome::Failed(e).into(),
     }
+}
+
+/// Uploads `body` and starts replacing the entry's content with it (approving the replacement
+/// when the partner requires approval). `stage` names the failpoints passed on the way.
+pub async fn replace_content(
+    ctx: &Ctx,
+    id: &kaltura::EntryId,
+    file_name: &str,
+    len: u64,
+    body: kaltura::ByteStream,
+    stage: &str,
+) -> Result<(), String> {
+    let token = ctx
+        .client
+        .upload(file_name, len, body)
+        .await
+        .map_err(|e| e.to_string())?;
+    failpoint::hit(&format!("{stage}.after-upload"));
+    let e = ctx
+        .client
+        .update_content(id, &token)
+        .await
+        .map_err(|e| e.to_string())?;
+    failpoint::hit(&format!("{stage}.after-update-content"));
+    approve_if_needed(ctx, &e).await
 }
 
 /// Approves a replacement that waits for approval (partners that require it).

@@ -12,7 +12,7 @@ use crate::copies::{self, SameAs};
 use crate::diagnose::{Anomaly, Diagnosis, State};
 use crate::failpoint;
 use crate::outcome::{Outcome, Pending, PendingKind, Step};
-use crate::replace::approve_if_needed;
+use crate::replace::replace_content;
 use crate::store::{ObjectInfo, RestoreStatus};
 use crate::tags::REPLACED;
 
@@ -107,19 +107,8 @@ async fn upload(ctx: &Ctx, d: &Diagnosis, copy: &ObjectInfo) -> Step {
     let r = ctx
         .gate(id, "restore-content", detail, async {
             let body = ctx.store.get(&copy.key).await.map_err(|e| e.to_string())?;
-            let token = ctx
-                .client
-                .upload(&format!("{}.{ext}", id.0), copy.size, body)
-                .await
-                .map_err(|e| e.to_string())?;
-            failpoint::hit("restore.after-upload");
-            let e = ctx
-                .client
-                .update_content(id, &token)
-                .await
-                .map_err(|e| e.to_string())?;
-            failpoint::hit("restore.after-update-content");
-            approve_if_needed(ctx, &e).await
+            let name = format!("{}.{ext}", id.0);
+            replace_content(ctx, id, &name, copy.size, body, "restore").await
         })
         .await;
     match r {

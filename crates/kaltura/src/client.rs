@@ -233,13 +233,46 @@ impl Client {
         params: Map<String, Value>,
         idem: Idempotence,
     ) -> Result<Value> {
+        self.call_with(service, action, params, None, idem).await
+    }
+
+    /// Calls `service.action` with a file part (`fileData`), with the same session handling and
+    /// retries as [`Client::call`].
+    pub(crate) async fn call_file(
+        &self,
+        service: &str,
+        action: &str,
+        params: Map<String, Value>,
+        file_name: &str,
+        data: bytes::Bytes,
+        idem: Idempotence,
+    ) -> Result<Value> {
+        self.call_with(service, action, params, Some((file_name, data)), idem)
+            .await
+    }
+
+    async fn call_with(
+        &self,
+        service: &str,
+        action: &str,
+        params: Map<String, Value>,
+        file: Option<(&str, bytes::Bytes)>,
+        idem: Idempotence,
+    ) -> Result<Value> {
         let name = format!("{service}.{action}");
         let mut renewed = false;
         loop {
             let ks = self.ks().await?;
             let r = self
-                .with_retries(&name, idem, || {
-                    self.send(service, action, params.clone(), Some(&ks))
+                .with_retries(&name, idem, || async {
+                    match &file {
+                        None => self.send(service, action, params.clone(), Some(&ks)).await,
+                        Some((file_name, data)) => {
+                            let p = params.clone();
+                            self.send_file(service, action, p, file_name, data.clone(), &ks)
+                                .await
+                        }
+                    }
                 })
                 .await;
             match r {
@@ -343,43 +376,6 @@ impl Client {
             .post(self.action_url(service, action))
             .multipart(form);
         self.finish(&name, req).await
-    }
-
-    /// Calls `service.action` with a file part, with the same session handling and retries as
-    /// [`Client::call`].
-    pub(crate) async fn call_file(
-        &self,
-        service: &str,
-        action: &str,
-        params: Map<String, Value>,
-        file_name: &str,
-        data: bytes::Bytes,
-        idem: Idempotence,
-    ) -> Result<Value> {
-        let name = format!("{service}.{action}");
-        let mut renewed = false;
-        loop {
-            let ks = self.ks().await?;
-            let r = self
-                .with_retries(&name, idem, || {
-                    self.send_file(
-                        service,
-                        action,
-                        params.clone(),
-                        file_name,
-                        data.clone(),
-                        &ks,
-                    )
-                })
-                .await;
-            match r {
-                Err(e) if e.is_invalid_session() && !renewed => {
-                    renewed = true;
-                    self.drop_session(&ks).await;
-                }
-                other => return other,
-            }
-        }
     }
 
     /// The shared HTTP client (downloads use it too).
