@@ -33,6 +33,8 @@ pub struct Settings {
     pub wait: Duration,
     /// How often pending replacements are polled (all of them in one batch).
     pub poll_every: Duration,
+    /// Only the entries of this shard.
+    pub shard: Option<crate::shard::Shard>,
 }
 
 impl Default for Settings {
@@ -46,6 +48,7 @@ impl Default for Settings {
             restore_days: 7,
             wait: Duration::from_secs(600),
             poll_every: Duration::from_secs(2),
+            shard: None,
         }
     }
 }

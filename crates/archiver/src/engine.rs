@@ -64,9 +64,14 @@ pub async fn run(
 ) -> Result<Summary, SelectionError> {
     let (tx, rx) = tokio::sync::mpsc::channel::<(MediaEntry, Option<FlavorAsset>)>(1000);
     // Pages are fetched while earlier entries are worked on.
+    let shard = ctx.settings.shard;
     let producer = tokio::spawn(async move {
         while let Some(page) = walker.next_page().await? {
-            for e in &page.entries {
+            let mine = page
+                .entries
+                .iter()
+                .filter(|e| shard.is_none_or(|s| s.contains(&e.id.0)));
+            for e in mine {
                 let original = page.original(&e.id).cloned();
                 if tx.send((e.clone(), original)).await.is_err() {
                     return Ok(());

@@ -84,6 +84,53 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Write one entry's original to a file: from Kaltura, or from the archive when replaced.
     Download(DownloadArgs),
+    /// A scheduled job, as the reference's archive.rc / restore.rc / health.rc: counts before,
+    /// the work by policy (archive = archive then replace), counts after, a JSON summary line;
+    /// exit 1 when entries failed.
+    Run(ScheduledArgs),
+}
+
+/// The scheduled jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScheduledJob {
+    /// Archive what the policy selects, then replace it with the placeholder.
+    Archive,
+    /// Restore replaced entries that were played.
+    Restore,
+    /// Report every entry's state.
+    Health,
+}
+
+impl ScheduledJob {
+    /// The job's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScheduledJob::Archive => "archive",
+            ScheduledJob::Restore => "restore",
+            ScheduledJob::Health => "health",
+        }
+    }
+}
+
+/// `run`.
+#[derive(Debug, Args)]
+pub struct ScheduledArgs {
+    /// The job.
+    #[arg(value_enum)]
+    pub job: ScheduledJob,
+    /// This task's shard K/N (0 <= K < N): entries split by a stable hash of their id [default:
+    /// AWS_BATCH_JOB_ARRAY_INDEX or JOB_COMPLETION_INDEX with SHARD_COUNT when set, else all].
+    #[arg(long, env = "SHARD")]
+    pub shard: Option<String>,
+    /// Hours after which the lock of a run that crashed lapses.
+    #[arg(long, env = "LOCK_HOURS", default_value_t = 24.0)]
+    pub lock_hours: f64,
+    /// The archive.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// How to run.
+    #[command(flatten)]
+    pub run: RunArgs,
 }
 
 /// Where the archive is.

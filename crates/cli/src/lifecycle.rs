@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use archiver::context::{Ctx, Settings};
 use archiver::diagnose::{diagnose, state_name, Diagnosis, State};
-use archiver::engine::{self, Command};
+use archiver::engine::{self, Command, Report};
 use archiver::journal::{self, Journal};
+use archiver::outcome::Summary;
 use archiver::placeholder::{Placeholder, Placeholders};
 use archiver::selection::{Flavors, Walker};
+use archiver::shard::Shard;
 use archiver::store::local::LocalStore;
 use archiver::store::s3::{Encryption, S3StoreBuilder};
 use archiver::store::{ArchiveStore, RestoreTier, StorageClass};
@@ -19,7 +21,9 @@ use archiver::tags::{ARCHIVED, REPLACED};
 use archiver::time::{date, now};
 use kaltura::EntryId;
 
-use crate::args::{ChangeArgs, DownloadArgs, ExplainArgs, SelectArgs, StoreArgs};
+use crate::args::{
+    ChangeArgs, DownloadArgs, ExplainArgs, Format, KalturaArgs, RunArgs, SelectArgs, StoreArgs,
+};
 use crate::commands::{connect, selection, Kaltura};
 use crate::exit;
 use crate::failure::Failure;
@@ -58,15 +62,17 @@ fn placeholders(p: Option<&std::path::Path>) -> Result<Placeholders, Failure> {
 }
 
 /// The selection a command uses when no filter is given: the scheduled policy for N years.
-fn policy_selection(command: Command, years: f64) -> SelectArgs {
+pub(crate) fn policy_selection(command: Command, years: f64) -> SelectArgs {
     let mut s = SelectArgs::default();
     match command {
         Command::Archive => {
+            s.media_types = vec!["video".into(), "audio".into()];
             s.tags = vec![format!("!{REPLACED}")];
             s.unplayed_for = Some(years);
             s.created_before = Some(years);
         }
         Command::Replace => {
+            s.media_types = vec!["video".into(), "audio".into()];
             s.tags = vec![ARCHIVED.to_string(), format!("!{REPLACED}")];
             s.unplayed_for = Some(years);
             s.created_before = Some(years);
@@ -82,8 +88,7 @@ fn policy_selection(command: Command, years: f64) -> SelectArgs {
     s
 }
 
-fn settings(a: &ChangeArgs) -> Result<Settings, Failure> {
-    let r = &a.run;
+fn settings(r: &RunArgs) -> Result<Settings, Failure> {
     if !(r.years > 0.0 && r.years <= archiver::selection::MAX_YEARS) {
         return Err(Failure::Usage(format!(
             "--years (N_YEARS) must be above 0 and at most {}, got {}",
@@ -109,67 +114,129 @@ fn settings(a: &ChangeArgs) -> Result<Settings, Failure> {
     })
 }
 
-/// Runs a command through the engine: per-entry rows on stdout, the summary on stderr.
-pub async fn run(
-    k: &crate::args::KalturaArgs,
-    command: Command,
-    a: &ChangeArgs,
-) -> Result<i32, Failure> {
-    let settings = settings(a)?;
-    let select = if a.select == SelectArgs::default() {
-        policy_selection(command, settings.years)
-    } else {
-        a.select.clone()
-    };
-    let s = selection(&select)?;
-    let placeholders = placeholders(a.run.placeholder.as_deref())?;
+/// A run, opened: Kaltura logged in, the store checked, the context built.
+pub(crate) struct Opened {
+    pub(crate) kaltura: Kaltura,
+    pub(crate) store: Arc<dyn ArchiveStore>,
+    pub(crate) ctx: Arc<Ctx>,
+}
+
+/// Opens a run from the command line's settings; the journal is named `journal_name`.
+pub(crate) async fn open(
+    k: &KalturaArgs,
+    store: &StoreArgs,
+    run: &RunArgs,
+    journal_name: &str,
+    shard: Option<Shard>,
+) -> Result<Opened, Failure> {
+    let mut settings = settings(run)?;
+    settings.shard = shard;
+    let placeholders = placeholders(run.placeholder.as_deref())?;
     let kaltura = connect(k)?;
     kaltura.client.login().await.map_err(|e| kaltura.fail(&e))?;
-    let store = open_store(&a.store).await?;
+    let store = open_store(store).await?;
+    Ok(opened(kaltura, store, placeholders, settings, journal_name))
+}
+
+/// Builds the context of a run over an open connection and store.
+pub(crate) fn opened(
+    kaltura: Kaltura,
+    store: Arc<dyn ArchiveStore>,
+    placeholders: Placeholders,
+    settings: Settings,
+    journal_name: &str,
+) -> Opened {
     let started = now();
-    let dry = !settings.execute;
     let ctx = Arc::new(Ctx {
         client: kaltura.client.clone(),
         store: store.clone(),
         placeholders,
-        journal: Journal::new(command.name(), started, dry),
+        journal: Journal::new(journal_name, started, !settings.execute),
         settings,
         now: started,
     });
-    let walker = Walker::new(kaltura.client.clone(), &s, Flavors::Originals, started)
-        .map_err(|e| Failure::selection(e, &kaltura.url, kaltura.partner))?;
-    let stdout = std::io::stdout();
-    let out = std::io::BufWriter::new(stdout.lock());
-    let mut writer = RowWriter::new(
+    Opened {
+        kaltura,
+        store,
+        ctx,
+    }
+}
+
+/// The selection a command uses: the filters given, or the policy's when none are.
+pub(crate) fn selection_for(command: Command, given: &SelectArgs, years: f64) -> SelectArgs {
+    if *given == SelectArgs::default() {
+        policy_selection(command, years)
+    } else {
+        given.clone()
+    }
+}
+
+/// Runs one command of the engine over a selection; `each` sees every entry's report.
+pub(crate) async fn execute(
+    o: &Opened,
+    command: Command,
+    select: &SelectArgs,
+    each: impl FnMut(&Report),
+) -> Result<Summary, Failure> {
+    let s = selection(select)?;
+    let k = &o.kaltura;
+    let walker = Walker::new(k.client.clone(), &s, Flavors::Originals, o.ctx.now)
+        .map_err(|e| Failure::selection(e, &k.url, k.partner))?;
+    engine::run(o.ctx.clone(), walker, command, each)
+        .await
+        .map_err(|e| Failure::selection(e, &k.url, k.partner))
+}
+
+/// Writes the journal and says where it went (stderr).
+pub(crate) async fn finish_journal(o: &Opened) {
+    match o.ctx.journal.finish(o.store.as_ref()).await {
+        Ok(at) => eprintln!("journal: {at}"),
+        Err(e) => eprintln!("journal could not be written: {e}"),
+    }
+}
+
+/// The per-entry report on stdout.
+pub(crate) fn report_writer(
+    format: Format,
+) -> Result<RowWriter<std::io::BufWriter<std::io::StdoutLock<'static>>>, Failure> {
+    let out = std::io::BufWriter::new(std::io::stdout().lock());
+    Ok(RowWriter::new(
         out,
-        a.run.format,
+        format,
         &["entry_id", "state", "outcome", "detail"],
-    )?;
+    )?)
+}
+
+/// One report as a row.
+pub(crate) fn report_row(r: &Report) -> [(&'static str, serde_json::Value); 4] {
+    [
+        ("entry_id", json!(r.entry.0)),
+        ("state", json!(r.state)),
+        ("outcome", json!(r.outcome.name())),
+        ("detail", json!(r.outcome.detail())),
+    ]
+}
+
+/// Runs a command through the engine: per-entry rows on stdout, the summary on stderr.
+pub async fn run(k: &KalturaArgs, command: Command, a: &ChangeArgs) -> Result<i32, Failure> {
+    let o = open(k, &a.store, &a.run, command.name(), None).await?;
+    let select = selection_for(command, &a.select, o.ctx.settings.years);
+    let mut writer = report_writer(a.run.format)?;
     let mut write_error = None;
-    let summary = engine::run(ctx.clone(), walker, command, |r| {
-        let row = [
-            ("entry_id", json!(r.entry.0)),
-            ("state", json!(r.state)),
-            ("outcome", json!(r.outcome.name())),
-            ("detail", json!(r.outcome.detail())),
-        ];
-        if let Err(e) = writer.row(&row) {
+    let summary = execute(&o, command, &select, |r| {
+        if let Err(e) = writer.row(&report_row(r)) {
             write_error.get_or_insert(e);
         }
     })
-    .await
-    .map_err(|e| Failure::selection(e, &kaltura.url, kaltura.partner))?;
+    .await?;
     writer.finish()?;
     if let Some(e) = write_error {
         return Err(e.into());
     }
-    let journal = ctx.journal.finish(store.as_ref()).await;
+    let dry = !o.ctx.settings.execute;
     let mode = if dry { "dry run" } else { "executed" };
     eprintln!("{} ({mode}): {summary}", command.name());
-    match journal {
-        Ok(at) => eprintln!("journal: {at}"),
-        Err(e) => eprintln!("journal could not be written: {e}"),
-    }
+    finish_journal(&o).await;
     if dry && command != Command::Health {
         eprintln!("nothing was changed; add --execute (or DOIT=true) to act");
     }
@@ -255,7 +322,7 @@ fn next_step(ctx: &Ctx, d: &Diagnosis) -> String {
 }
 
 /// `explain ENTRY_ID`.
-pub async fn explain(k: &crate::args::KalturaArgs, a: &ExplainArgs) -> Result<i32, Failure> {
+pub async fn explain(k: &KalturaArgs, a: &ExplainArgs) -> Result<i32, Failure> {
     let placeholders = placeholders(a.placeholder.as_deref())?;
     let kaltura = connect(k)?;
     let store = open_store(&a.store).await?;
@@ -373,7 +440,7 @@ pub async fn explain(k: &crate::args::KalturaArgs, a: &ExplainArgs) -> Result<i3
 }
 
 /// `download --id`.
-pub async fn download(k: &crate::args::KalturaArgs, a: &DownloadArgs) -> Result<i32, Failure> {
+pub async fn download(k: &KalturaArgs, a: &DownloadArgs) -> Result<i32, Failure> {
     use futures_util::StreamExt;
     let placeholders = placeholders(a.placeholder.as_deref())?;
     let kaltura = connect(k)?;

@@ -8,6 +8,7 @@ mod failure;
 mod lifecycle;
 mod output;
 mod progress;
+mod scheduled;
 
 use clap::Parser;
 
@@ -66,5 +67,6 @@ async fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Repair(a) => lifecycle::run(&cli.kaltura, Engine::Repair, &a).await,
         Command::Explain(a) => lifecycle::explain(&cli.kaltura, &a).await,
         Command::Download(a) => lifecycle::download(&cli.kaltura, &a).await,
+        Command::Run(a) => scheduled::run(&cli.kaltura, &a).await,
     }
 }

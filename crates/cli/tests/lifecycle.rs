@@ -661,3 +661,44 @@ async fn under_injected_faults_nothing_is_lost_and_runs_finish_the_work() {
     let counters = s.sim().counters();
     assert!(counters.get("serveflavor").copied().unwrap_or(0) > 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_scheduled_runs_of_the_same_shard_started_together_do_the_work_once() {
+    let s = sim(80, 13).await;
+    // Slow Kaltura calls keep the first run busy while the second starts.
+    s.sim().faults.set(vec!["latency=40ms".parse().unwrap()]);
+    let a = local_archive();
+    let policy = policy_set(&s);
+    let args = ["run", "archive", "--execute", "--shard", "0/1"];
+    let (one, two) = tokio::join!(cli(&s, &a, &args, &[]), cli(&s, &a, &args, &[]));
+    let outputs = [one, two];
+    for o in &outputs {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let busy: Vec<bool> = outputs
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stderr).contains("holds the lock"))
+        .collect();
+    assert_eq!(
+        busy.iter().filter(|b| **b).count(),
+        1,
+        "exactly one run backs off: {busy:?}"
+    );
+    let worker = outputs.iter().zip(&busy).find(|(_, b)| !**b).unwrap().0;
+    // The report holds the archive rows, then the replace rows: each policy entry is done twice
+    // (archived, then replaced) by the one run.
+    let stdout = String::from_utf8_lossy(&worker.stdout);
+    let done = stdout
+        .lines()
+        .filter(|l| l.split('\t').nth(2) == Some("done"))
+        .count();
+    assert_eq!(done, 2 * policy.len(), "{stdout}");
+    // A later run finds the lock released and nothing left to do.
+    let again = cli(&s, &a, &args, &[]).await;
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        again.status.success() && !stderr.contains("holds the lock"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("\"to_archive\":0"), "{stderr}");
+}
