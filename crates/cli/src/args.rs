@@ -88,6 +88,23 @@ pub enum Command {
     /// the work by policy (archive = archive then replace), counts after, a JSON summary line;
     /// exit 1 when entries failed.
     Run(ScheduledArgs),
+    /// The whole story on this machine: a simulated Kaltura partner started in-process, a
+    /// local-directory archive, then archive, replace, plays, restore and health.
+    Demo(DemoArgs),
+}
+
+/// `demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Entries of the simulated partner.
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..=20000))]
+    pub entries: u64,
+    /// Archive directory [default: a temporary one, removed at the end].
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Keep the simulator running at the end, to try the other commands against it.
+    #[arg(long)]
+    pub serve: bool,
 }
 
 /// The scheduled jobs.

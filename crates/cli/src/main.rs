@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+mod demo;
 mod exit;
 mod failure;
 mod lifecycle;
@@ -68,5 +69,6 @@ async fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Explain(a) => lifecycle::explain(&cli.kaltura, &a).await,
         Command::Download(a) => lifecycle::download(&cli.kaltura, &a).await,
         Command::Run(a) => scheduled::run(&cli.kaltura, &a).await,
+        Command::Demo(a) => demo::demo(&a).await,
     }
 }

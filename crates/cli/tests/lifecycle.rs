@@ -702,3 +702,37 @@ async fn two_scheduled_runs_of_the_same_shard_started_together_do_the_work_once(
     );
     assert!(stderr.contains("\"to_archive\":0"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_demo_runs_the_whole_story_and_ends_healthy() {
+    let out = tokio::task::spawn_blocking(|| {
+        Command::new(env!("CARGO_BIN_EXE_kaltura-archiver"))
+            .args(["demo", "--entries", "80"])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for step in [
+        "archive, dry run",
+        "archive --execute",
+        "replace --execute",
+        "10 viewers play",
+        "restore --execute",
+        "health",
+    ] {
+        assert!(text.contains(step), "missing {step:?}: {text}");
+    }
+    assert!(
+        text.contains("10 restored after a play") && text.contains(" 0 anomalies"),
+        "{text}"
+    );
+}
