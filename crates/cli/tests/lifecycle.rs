@@ -664,10 +664,19 @@ async fn under_injected_faults_nothing_is_lost_and_runs_finish_the_work() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_scheduled_runs_of_the_same_shard_started_together_do_the_work_once() {
+    one_of_two_runs_works(local_archive()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_scheduled_runs_on_s3_started_together_do_the_work_once() {
+    let Some(ep) = moto() else { return };
+    one_of_two_runs_works(s3_archive(&ep, "lock", "GLACIER").await).await;
+}
+
+async fn one_of_two_runs_works(a: Archive) {
     let s = sim(80, 13).await;
     // Slow Kaltura calls keep the first run busy while the second starts.
     s.sim().faults.set(vec!["latency=40ms".parse().unwrap()]);
-    let a = local_archive();
     let policy = policy_set(&s);
     let args = ["run", "archive", "--execute", "--shard", "0/1"];
     let (one, two) = tokio::join!(cli(&s, &a, &args, &[]), cli(&s, &a, &args, &[]));
@@ -734,5 +743,46 @@ async fn the_demo_runs_the_whole_story_and_ends_healthy() {
     assert!(
         text.contains("10 restored after a play") && text.contains(" 0 anomalies"),
         "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn download_writes_the_original_from_kaltura_or_from_the_archive_and_explain_names_unknown_ids(
+) {
+    let s = sim(40, 17).await;
+    let a = local_archive();
+    let base = baseline(&s).await;
+    let policy: Vec<String> = policy_set(&s).into_iter().collect();
+    report(&s, &a, &["archive", "--execute"]).await;
+    report(&s, &a, &["replace", "--execute", "--id", &policy[0]]).await;
+    let out_dir = tempfile::tempdir().unwrap();
+    // policy[0] is replaced: its bytes come from the archive; policy[1] is still in Kaltura.
+    for (id, source) in [(&policy[0], "archive copy"), (&policy[1], "Kaltura flavor")] {
+        let file = out_dir.path().join(format!("{id}.bin"));
+        let out = cli(
+            &s,
+            &a,
+            &["download", "--id", id, "-o", file.to_str().unwrap()],
+            &[],
+        )
+        .await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success() && stderr.contains(source), "{stderr}");
+        let data = std::fs::read(&file).unwrap();
+        let mut crc = Crc64::default();
+        crc.update(&data);
+        let (_, _, size, want) = &base[&EntryId(id.clone())];
+        assert_eq!(
+            (data.len() as u64, crc.base64()),
+            (*size, want.clone()),
+            "{id}"
+        );
+    }
+    let missing = cli(&s, &a, &["explain", "0_nosuch00"], &[]).await;
+    assert_eq!(missing.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("0_nosuch00") && stderr.contains("does not exist"),
+        "{stderr}"
     );
 }
