@@ -1,17 +1,17 @@
 //! `cargo bench -p archiver --bench pipeline`: the archiver against the limits of this machine and
 //! against what a simple script does, each pair measured side by side in one run.
 //!
-//! 1. Archive throughput of `PIPE_ENTRIES` (64) entries × `PIPE_MIB` (32) MiB with `PIPE_JOBS`
+//! 1. One `PIPE_BIG_MIB` (4096) MiB flavor archived: peak RSS of the process and peak bytes in the
+//!    temporary directory meanwhile (first, so that the peak is not an earlier part's heap).
+//! 2. Archive throughput of `PIPE_ENTRIES` (64) entries × `PIPE_MIB` (32) MiB with `PIPE_JOBS`
 //!    (8) at once into a local store, against the raw pipe on the same bytes with the same
 //!    concurrency: plain HTTP GETs of the flavors from the simulator written to files (fsync), and
 //!    plain GETs alone.
-//! 2. A script-like baseline on the same entries — one entry at a time: a flavor lookup, the
+//! 3. A script-like baseline on the same entries — one entry at a time: a flavor lookup, the
 //!    download URL, the download to a temporary file, a copy of it into the store, a tag — with 0
 //!    and 20 ms injected into every Kaltura call; reported as our speed / baseline speed.
-//! 3. Restore throughput: the archived entries replaced, then restored from the store back into
+//! 4. Restore throughput: the archived entries replaced, then restored from the store back into
 //!    the simulator.
-//! 4. One `PIPE_BIG_MIB` (4096) MiB flavor archived: peak RSS of the process and peak bytes in the
-//!    temporary directory meanwhile.
 //! 5. Kaltura calls per 500 entries for `list` and `health` of `PIPE_CALL_ENTRIES` (10,000).
 
 use futures_util::{StreamExt, TryStreamExt};
@@ -139,7 +139,10 @@ async fn raw_pipe(urls: &[String], jobs: usize, dir: Option<&Path>) -> (f64, u64
                 let resp = http.get(url).send().await.expect("get");
                 let mut body = resp.bytes_stream();
                 let mut file = match &path {
-                    Some(p) => Some(tokio::fs::File::create(p).await.expect("create")),
+                    Some(p) => Some(tokio::io::BufWriter::with_capacity(
+                        1 << 20,
+                        tokio::fs::File::create(p).await.expect("create"),
+                    )),
                     None => None,
                 };
                 let mut n = 0u64;
@@ -150,7 +153,8 @@ async fn raw_pipe(urls: &[String], jobs: usize, dir: Option<&Path>) -> (f64, u64
                     }
                 }
                 if let Some(f) = file.as_mut() {
-                    f.sync_all().await.expect("fsync");
+                    f.flush().await.expect("flush");
+                    f.get_ref().sync_all().await.expect("fsync");
                 }
                 n
             }
@@ -241,7 +245,56 @@ async fn main() {
     let fresh = |name: &str| -> PathBuf { stores.join(name) };
 
     println!(
-        "## 1–3. {entries} generated entries × {mib} MiB originals, {jobs} at once, local store\n"
+        "## 1. one {big_mib} MiB original archived into a local store (first: a fresh heap)\n"
+    );
+    let sim = start(12, big_mib, 5).await;
+    let big = originals(&sim)
+        .await
+        .into_iter()
+        .next()
+        .expect("an original");
+    let store: Arc<dyn ArchiveStore> = Arc::new(LocalStore::new(fresh("big")).expect("store"));
+    let _ = std::fs::write("/proc/self/clear_refs", "5"); // reset the peak RSS
+    let before = vm_hwm_kib();
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak_tmp = Arc::new(AtomicU64::new(0));
+    let watcher = {
+        let (stop, peak, dir) = (stop.clone(), peak_tmp.clone(), tmp_dir.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(dir_bytes(&dir), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let one = Selection {
+        entry_ids: vec![big.entry_id.clone()],
+        ..Selection::default()
+    };
+    let (s, done) = run(ctx(&sim, store, 1, true), Command::Archive, &one).await;
+    stop.store(true, Ordering::Relaxed);
+    watcher.join().expect("watcher");
+    assert_eq!(done, 1);
+    println!("| measure | result |");
+    println!("| --- | --- |");
+    println!(
+        "| time, throughput | {s:.1} s, {:.0} MiB/s |",
+        mibs(big_mib * MIB, s)
+    );
+    println!(
+        "| peak RSS of the process (simulator included) | {:.1} MiB (before: {:.1} MiB) |",
+        vm_hwm_kib() as f64 / 1024.0,
+        before as f64 / 1024.0
+    );
+    println!(
+        "| peak bytes in the temporary directory | {} |",
+        peak_tmp.load(Ordering::Relaxed)
+    );
+    let _ = std::fs::remove_dir_all(fresh("big"));
+    sim.stop().await;
+
+    println!(
+        "\n## 2–4. {entries} generated entries × {mib} MiB originals, {jobs} at once, local store\n"
     );
     let sim = start(entries, mib, 11).await;
     let flavors = originals(&sim).await;
@@ -264,7 +317,7 @@ async fn main() {
         "| plain HTTP GETs ({n} flavors, {jobs} at once) | {get_s:.2} | {:.0} | |",
         mibs(total, get_s)
     );
-    println!("| raw pipe: plain GETs written to files + fsync ({jobs} at once) | {pipe_s:.2} | {:.0} | 1.00 |", mibs(total, pipe_s));
+    println!("| raw pipe: plain GETs written to files (1 MiB buffers) + fsync ({jobs} at once) | {pipe_s:.2} | {:.0} | 1.00 |", mibs(total, pipe_s));
     let mut ours = Vec::new();
     for latency in [0, 20] {
         set_latency(&sim, latency);
@@ -326,53 +379,6 @@ async fn main() {
     );
     drop(store);
     let _ = std::fs::remove_dir_all(fresh("restore"));
-    sim.stop().await;
-
-    println!("\n## 4. one {big_mib} MiB original archived into a local store\n");
-    let sim = start(12, big_mib, 5).await;
-    let big = originals(&sim)
-        .await
-        .into_iter()
-        .next()
-        .expect("an original");
-    let store: Arc<dyn ArchiveStore> = Arc::new(LocalStore::new(fresh("big")).expect("store"));
-    let _ = std::fs::write("/proc/self/clear_refs", "5"); // reset the peak RSS
-    let before = vm_hwm_kib();
-    let stop = Arc::new(AtomicBool::new(false));
-    let peak_tmp = Arc::new(AtomicU64::new(0));
-    let watcher = {
-        let (stop, peak, dir) = (stop.clone(), peak_tmp.clone(), tmp_dir.clone());
-        std::thread::spawn(move || {
-            while !stop.load(Ordering::Relaxed) {
-                peak.fetch_max(dir_bytes(&dir), Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(50));
-            }
-        })
-    };
-    let one = Selection {
-        entry_ids: vec![big.entry_id.clone()],
-        ..Selection::default()
-    };
-    let (s, done) = run(ctx(&sim, store, 1, true), Command::Archive, &one).await;
-    stop.store(true, Ordering::Relaxed);
-    watcher.join().expect("watcher");
-    assert_eq!(done, 1);
-    println!("| measure | result |");
-    println!("| --- | --- |");
-    println!(
-        "| time, throughput | {s:.1} s, {:.0} MiB/s |",
-        mibs(big_mib * MIB, s)
-    );
-    println!(
-        "| peak RSS of the process (simulator included) | {:.1} MiB (before: {:.1} MiB) |",
-        vm_hwm_kib() as f64 / 1024.0,
-        before as f64 / 1024.0
-    );
-    println!(
-        "| peak bytes in the temporary directory | {} |",
-        peak_tmp.load(Ordering::Relaxed)
-    );
-    let _ = std::fs::remove_dir_all(fresh("big"));
     sim.stop().await;
 
     println!("\n## 5. Kaltura calls for {call_entries} entries\n");
