@@ -24,6 +24,20 @@ fn source(len: usize, chunk: usize, seed: u8) -> (Vec<u8>, ByteStream) {
     (data, Box::pin(futures_util::stream::iter(chunks)))
 }
 
+/// Like [`source`], but the stream panics when polled after its end, as `stream::unfold` does:
+/// stores must not read a source again once it has ended.
+fn strict_source(len: usize, chunk: usize, seed: u8) -> (Vec<u8>, ByteStream) {
+    let (data, _) = source(len, chunk, seed);
+    let chunks: std::collections::VecDeque<Bytes> = data
+        .chunks(chunk.max(1))
+        .map(Bytes::copy_from_slice)
+        .collect();
+    let stream = futures_util::stream::unfold(chunks, |mut rest| async move {
+        rest.pop_front().map(|c| (Ok(c), rest))
+    });
+    (data, Box::pin(stream))
+}
+
 fn opts(len: Option<u64>, class: StorageClass) -> PutOptions {
     PutOptions {
         meta: ArchiveMeta {
@@ -76,6 +90,17 @@ async fn conformance(store: Arc<dyn ArchiveStore>) {
             .unwrap(),
         data
     );
+    // A source whose length is an exact multiple of the S3 part size, ended only once.
+    let (exact, body) = strict_source(32 << 20, (1 << 16) + 7, 5);
+    let info = store
+        .put(
+            &key("0_exact016"),
+            body,
+            &opts(Some(exact.len() as u64), StorageClass::Standard),
+        )
+        .await
+        .unwrap();
+    assert_eq!(info.size, exact.len() as u64);
     // A small object and an empty one.
     let (small, body) = source(1000, 100, 1);
     store

@@ -101,10 +101,10 @@ impl Client {
             body: Some(first),
             resumes: 0,
         };
-        Ok(Box::pin(futures_util::stream::unfold(
-            state,
-            Download::next,
-        )))
+        // Fused: readers may poll again after the end.
+        Ok(Box::pin(
+            futures_util::stream::unfold(state, Download::next).fuse(),
+        ))
     }
 
     async fn open_download(&self, url: &str, offset: u64) -> Result<reqwest::Response> {

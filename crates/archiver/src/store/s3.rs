@@ -476,9 +476,11 @@ impl ArchiveStore for S3Store {
     async fn put(
         &self,
         key: &ObjectKey,
-        mut body: ByteStream,
+        body: ByteStream,
         opts: &PutOptions,
     ) -> Result<ObjectInfo> {
+        // Parts are read until the source ends; a fused source may be asked again after that.
+        let mut body: ByteStream = Box::pin(body.fuse());
         let full = self.full_key(key);
         let part = part_size(opts.expected_len);
         let mut crc = Crc64::default();
