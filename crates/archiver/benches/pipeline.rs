@@ -107,12 +107,10 @@ async fn run(ctx: Arc<Ctx>, command: Command, selection: &Selection) -> (f64, u6
     (started.elapsed().as_secs_f64(), done)
 }
 
-/// The READY originals of the partner.
+/// The READY originals of the partner's READY entries (what `archive` selects).
 async fn originals(sim: &SimServer) -> Vec<FlavorAsset> {
-    let ids: Vec<EntryId> = {
-        let w = sim.sim().world.lock().expect("world");
-        w.entries.iter().map(|e| EntryId(e.id.clone())).collect()
-    };
+    let ready = sim.sim().ready_visible_ids();
+    let ids: Vec<EntryId> = ready.iter().map(|id| EntryId(id.clone())).collect();
     let c = client(sim);
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
