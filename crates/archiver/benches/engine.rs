@@ -48,6 +48,7 @@ async fn archive_all(sim: &SimServer, jobs: usize) -> (f64, u64, u64) {
         },
         journal: Journal::new("archive", now, true),
         now,
+        urls: Default::default(),
     });
     let walker =
         Walker::new(client, &Selection::default(), Flavors::Originals, now).expect("walker");

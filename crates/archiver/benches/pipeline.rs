@@ -86,6 +86,7 @@ fn ctx(sim: &SimServer, store: Arc<dyn ArchiveStore>, jobs: usize, execute: bool
         },
         journal: Journal::new("bench", now, true),
         now,
+        urls: Default::default(),
     })
 }
 

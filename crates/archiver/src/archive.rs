@@ -101,9 +101,10 @@ async fn put_verified(
     let detail = json!({"key": key.as_str(), "flavor": original.id.0, "version": original.version,
                         "bytes": exact, "class": ctx.settings.storage_class.as_str()});
     let put = ctx.gate(id, "put", detail, async {
+        let url = ctx.urls.take(&original.id);
         let body = ctx
             .client
-            .download_flavor(original, exact)
+            .download_flavor_from(original, exact, url)
             .await
             .map_err(|e| e.to_string())?;
         store

@@ -68,6 +68,24 @@ pub struct Ctx {
     pub journal: Journal,
     /// The time the run started (Unix seconds), for policy decisions.
     pub now: i64,
+    /// Download URLs fetched ahead for a page of entries, used once each.
+    pub urls: UrlCache,
+}
+
+/// Download URLs fetched in one batch per page, so archiving an entry needs no `getUrl` call.
+#[derive(Debug, Default)]
+pub struct UrlCache(std::sync::Mutex<std::collections::HashMap<kaltura::FlavorId, String>>);
+
+impl UrlCache {
+    /// Remembers URLs.
+    pub fn put(&self, urls: Vec<(kaltura::FlavorId, String)>) {
+        self.0.lock().expect("url cache").extend(urls);
+    }
+
+    /// Takes the URL of a flavor, if one was fetched.
+    pub fn take(&self, id: &kaltura::FlavorId) -> Option<String> {
+        self.0.lock().expect("url cache").remove(id)
+    }
 }
 
 impl Ctx {

@@ -65,12 +65,17 @@ pub async fn run(
     let (tx, rx) = tokio::sync::mpsc::channel::<(MediaEntry, Option<FlavorAsset>)>(1000);
     // Pages are fetched while earlier entries are worked on.
     let shard = ctx.settings.shard;
+    let prefetch = (command == Command::Archive && ctx.settings.execute).then(|| ctx.clone());
     let producer = tokio::spawn(async move {
         while let Some(page) = walker.next_page().await? {
-            let mine = page
+            let mine: Vec<&MediaEntry> = page
                 .entries
                 .iter()
-                .filter(|e| shard.is_none_or(|s| s.contains(&e.id.0)));
+                .filter(|e| shard.is_none_or(|s| s.contains(&e.id.0)))
+                .collect();
+            if let Some(ctx) = &prefetch {
+                prefetch_urls(ctx, &page, &mine).await;
+            }
             for e in mine {
                 let original = page.original(&e.id).cloned();
                 if tx.send((e.clone(), original)).await.is_err() {
@@ -107,6 +112,32 @@ pub async fn run(
         emit(&ctx, &mut summary, &mut report, p.entry, state, outcome);
     }
     Ok(summary)
+}
+
+/// Fetches the download URLs of the page's originals that are not archived yet, in one
+/// multirequest per 100, so that archiving each needs no `getUrl` call of its own.
+async fn prefetch_urls(ctx: &Ctx, page: &crate::selection::Page, entries: &[&MediaEntry]) {
+    let ids: Vec<kaltura::FlavorId> = entries
+        .iter()
+        .filter(|e| !e.has_tag(crate::tags::ARCHIVED) && !e.has_tag(crate::tags::REPLACED))
+        .filter_map(|e| page.original(&e.id))
+        .filter(|o| {
+            o.status == 2
+                && !o
+                    .exact_bytes()
+                    .is_some_and(|n| ctx.placeholders.size_matches(n))
+        })
+        .map(|o| o.id.clone())
+        .collect();
+    if ids.is_empty() {
+        return;
+    }
+    match ctx.client.flavor_urls(&ids).await {
+        Ok(urls) => ctx.urls.put(urls),
+        Err(e) => {
+            tracing::info!(error = %e, "could not fetch download URLs ahead; each download asks")
+        }
+    }
 }
 
 fn emit(

@@ -154,6 +154,7 @@ pub(crate) fn opened(
         journal: Journal::new(journal_name, started, !settings.execute),
         settings,
         now: started,
+        urls: Default::default(),
     });
     Opened {
         kaltura,
@@ -290,6 +291,7 @@ fn read_only_ctx(
         },
         journal: Journal::new("explain", started, true),
         now: started,
+        urls: Default::default(),
     }
 }
 

@@ -786,3 +786,23 @@ async fn download_writes_the_original_from_kaltura_or_from_the_archive_and_expla
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn archive_asks_kaltura_once_per_entry_plus_a_few_calls_per_page() {
+    let s = sim(120, 23).await;
+    let a = local_archive();
+    s.sim().reset_counters();
+    let r = report(&s, &a, &["archive", "--execute"]).await;
+    let done = with_outcome(&r, "done").len() as u64;
+    assert!(done > 20, "{r:?}");
+    let calls = s.sim().counters();
+    eprintln!("calls for {done} archived entries: {calls:?}");
+    let api = calls.get("http.api").copied().unwrap_or(0);
+    // Per entry only its tag update; per page a list, the originals and one multirequest of
+    // download URLs; one session.
+    assert!(
+        api <= done + 5,
+        "{api} HTTP API calls for {done} entries: {calls:?}"
+    );
+    assert_eq!(calls.get("media.update").copied(), Some(done));
+}

@@ -259,7 +259,11 @@ impl Client {
         file: Option<(&str, bytes::Bytes)>,
         idem: Idempotence,
     ) -> Result<Value> {
-        let name = format!("{service}.{action}");
+        let name = if action.is_empty() {
+            service.to_string()
+        } else {
+            format!("{service}.{action}")
+        };
         let mut renewed = false;
         loop {
             let ks = self.ks().await?;
@@ -384,6 +388,10 @@ impl Client {
     }
 
     fn action_url(&self, service: &str, action: &str) -> String {
+        if action.is_empty() {
+            // `multirequest` has no action segment.
+            return format!("{}/api_v3/service/{service}", self.inner.url);
+        }
         format!(
             "{}/api_v3/service/{service}/action/{action}",
             self.inner.url

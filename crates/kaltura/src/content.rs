@@ -73,6 +73,29 @@ impl Client {
         })
     }
 
+    /// Download URLs of many flavors in one `multirequest` per 100 flavors; flavors whose URL
+    /// could not be had are left out (their download asks again).
+    pub async fn flavor_urls(&self, ids: &[FlavorId]) -> Result<Vec<(FlavorId, String)>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            let mut p = Map::new();
+            for (i, id) in chunk.iter().enumerate() {
+                p.insert(
+                    i.to_string(),
+                    json!({"service": "flavorAsset", "action": "getUrl", "id": id.0}),
+                );
+            }
+            let v = self.call("multirequest", "", p, Idempotence::Safe).await?;
+            let results = v.as_array().cloned().unwrap_or_default();
+            for (id, r) in chunk.iter().zip(results) {
+                if let Some(url) = r.as_str() {
+                    out.push((id.clone(), url.to_string()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The bytes of a flavor as a stream. A connection that breaks is reopened with `Range` at
     /// the byte reached (up to a few times); the stream fails if the byte count differs from
     /// `expected_len` when that is known.
@@ -81,7 +104,27 @@ impl Client {
         flavor: &FlavorAsset,
         expected_len: Option<u64>,
     ) -> Result<ByteStream> {
-        let url = self.flavor_url(&flavor.id).await?;
+        self.download_flavor_from(flavor, expected_len, None).await
+    }
+
+    /// As [`Client::download_flavor`], starting from a download URL fetched earlier (see
+    /// [`Client::flavor_urls`]); when that URL is refused (an expired token), a fresh one is asked.
+    pub async fn download_flavor_from(
+        &self,
+        flavor: &FlavorAsset,
+        expected_len: Option<u64>,
+        known_url: Option<String>,
+    ) -> Result<ByteStream> {
+        let url = match known_url {
+            Some(u) => match self.open_download(&u, 0).await {
+                Ok(first) => return Ok(self.resumable(u, first, expected_len)),
+                Err(e) => {
+                    tracing::debug!(error = %e, "prefetched download URL refused; asking again");
+                    self.flavor_url(&flavor.id).await?
+                }
+            },
+            None => self.flavor_url(&flavor.id).await?,
+        };
         let mut attempt = 0;
         let first = loop {
             match self.open_download(&url, 0).await {
@@ -93,6 +136,15 @@ impl Client {
                 other => break other?,
             }
         };
+        Ok(self.resumable(url, first, expected_len))
+    }
+
+    fn resumable(
+        &self,
+        url: String,
+        first: reqwest::Response,
+        expected_len: Option<u64>,
+    ) -> ByteStream {
         let state = Download {
             client: self.clone(),
             url,
@@ -102,9 +154,7 @@ impl Client {
             resumes: 0,
         };
         // Fused: readers may poll again after the end.
-        Ok(Box::pin(
-            futures_util::stream::unfold(state, Download::next).fuse(),
-        ))
+        Box::pin(futures_util::stream::unfold(state, Download::next).fuse())
     }
 
     async fn open_download(&self, url: &str, offset: u64) -> Result<reqwest::Response> {
