@@ -8,11 +8,10 @@
 //! bytes, so the entry counts as archived without uploading the video again.
 
 use bytes::Bytes;
-use futures_util::TryStreamExt;
 use kaltura::FlavorAsset;
 use serde::{Deserialize, Serialize};
 
-use crate::store::{ArchiveStore, Error, ObjectInfo, ObjectKey, Result};
+use crate::store::{read_json, ArchiveStore, Error, ObjectInfo, ObjectKey, Result};
 
 /// Key of an entry's first copy: the bare entry id.
 pub fn primary_key(entry: &str) -> Result<ObjectKey> {
@@ -147,28 +146,4 @@ pub async fn record_same_as(
     let body = serde_json::to_vec(same).map_err(|e| Error::Invalid(e.to_string()))?;
     store.create_if_absent(&key, Bytes::from(body)).await?;
     Ok(())
-}
-
-async fn read_json<T: serde::de::DeserializeOwned>(
-    store: &dyn ArchiveStore,
-    key: &ObjectKey,
-) -> Result<T> {
-    let parts: Vec<Bytes> =
-        store
-            .get(key)
-            .await?
-            .try_collect()
-            .await
-            .map_err(|e| Error::Backend {
-                store: store.to_string(),
-                op: "read",
-                key: key.to_string(),
-                detail: e.to_string(),
-            })?;
-    serde_json::from_slice(&parts.concat()).map_err(|e| Error::Backend {
-        store: store.to_string(),
-        op: "parse",
-        key: key.to_string(),
-        detail: e.to_string(),
-    })
 }

@@ -117,22 +117,14 @@ pub async fn lines_about(
     entry: &str,
     max_files: usize,
 ) -> Result<Vec<String>, crate::store::Error> {
-    use futures_util::TryStreamExt;
     let mut keys = store.list(PREFIX).await?;
     keys.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     let skip = keys.len().saturating_sub(max_files);
     let needle = format!("\"entry\":\"{entry}\"");
     let mut out = Vec::new();
     for key in keys.into_iter().skip(skip) {
-        let body: Vec<Bytes> = store.get(&key).await?.try_collect().await.map_err(|e| {
-            crate::store::Error::Backend {
-                store: store.to_string(),
-                op: "read journal",
-                key: key.to_string(),
-                detail: e.to_string(),
-            }
-        })?;
-        let text = String::from_utf8_lossy(&body.concat()).into_owned();
+        let body = crate::store::read_all(store, &key).await?;
+        let text = String::from_utf8_lossy(&body).into_owned();
         out.extend(
             text.lines()
                 .filter(|l| l.contains(&needle))

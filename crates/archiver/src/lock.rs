@@ -8,10 +8,9 @@
 //! run's lock thus lapses after its lifetime.
 
 use bytes::Bytes;
-use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::store::{ArchiveStore, Error, ObjectKey, Result};
+use crate::store::{read_json, ArchiveStore, Error, ObjectKey, Result};
 
 /// What a lock object records.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -45,27 +44,6 @@ fn prefix(job: &str) -> String {
     format!("locks/{job}/")
 }
 
-async fn read_info(store: &dyn ArchiveStore, key: &ObjectKey) -> Result<LockInfo> {
-    let parts: Vec<Bytes> =
-        store
-            .get(key)
-            .await?
-            .try_collect()
-            .await
-            .map_err(|e| Error::Backend {
-                store: store.to_string(),
-                op: "read lock",
-                key: key.to_string(),
-                detail: e.to_string(),
-            })?;
-    serde_json::from_slice(&parts.concat()).map_err(|e| Error::Backend {
-        store: store.to_string(),
-        op: "parse lock",
-        key: key.to_string(),
-        detail: e.to_string(),
-    })
-}
-
 /// Tries to take the lock of `job` (e.g. `archive-shard-0-of-4`) for `lifetime_secs`.
 pub async fn acquire(
     store: &dyn ArchiveStore,
@@ -85,7 +63,7 @@ pub async fn acquire(
     if let Some(gen) = newest {
         let key = ObjectKey::new(format!("{}{gen:010}.json", prefix(job)))?;
         let released = ObjectKey::new(format!("{}{gen:010}.released", prefix(job)))?;
-        let info = read_info(store, &key).await?;
+        let info = read_json::<LockInfo>(store, &key).await?;
         if info.expires_at > now && store.head(&released).await?.is_none() {
             return Ok(Acquired::Busy(info));
         }
@@ -102,7 +80,7 @@ pub async fn acquire(
         Ok(Acquired::Held(RunLock { key, info }))
     } else {
         // Another run took this generation first.
-        Ok(Acquired::Busy(read_info(store, &key).await?))
+        Ok(Acquired::Busy(read_json::<LockInfo>(store, &key).await?))
     }
 }
 

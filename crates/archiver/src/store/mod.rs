@@ -345,6 +345,37 @@ pub(crate) fn check_len(
     }
 }
 
+/// Reads a small object (a record, a lock, a journal) whole.
+pub async fn read_all(store: &dyn ArchiveStore, key: &ObjectKey) -> Result<Bytes> {
+    use futures_util::TryStreamExt;
+    let parts: Vec<Bytes> =
+        store
+            .get(key)
+            .await?
+            .try_collect()
+            .await
+            .map_err(|e| Error::Backend {
+                store: store.to_string(),
+                op: "read",
+                key: key.to_string(),
+                detail: e.to_string(),
+            })?;
+    Ok(Bytes::from(parts.concat()))
+}
+
+/// Reads a small JSON object.
+pub async fn read_json<T: serde::de::DeserializeOwned>(
+    store: &dyn ArchiveStore,
+    key: &ObjectKey,
+) -> Result<T> {
+    serde_json::from_slice(&read_all(store, key).await?).map_err(|e| Error::Backend {
+        store: store.to_string(),
+        op: "parse",
+        key: key.to_string(),
+        detail: e.to_string(),
+    })
+}
+
 /// An archive store.
 #[async_trait::async_trait]
 pub trait ArchiveStore: std::fmt::Debug + std::fmt::Display + Send + Sync {
