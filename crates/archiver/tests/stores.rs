@@ -469,3 +469,84 @@ fn raw_client(endpoint: &str) -> aws_sdk_s3::Client {
         .build();
     aws_sdk_s3::Client::from_conf(conf)
 }
+
+/// A second moto server that checks credentials (`INITIAL_NO_AUTH_ACTION_COUNT=0`), from the venv
+/// `tools/start-moto.sh` installs; `None` (skip) outside CI when it is not installed.
+fn strict_moto() -> Option<(std::process::Child, String)> {
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/moto-venv/bin/moto_server");
+    if !bin.exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{} is missing under CI=true: .ci/run must install moto",
+            bin.display()
+        );
+        eprintln!(
+            "skipped: {} is not installed (tools/start-moto.sh)",
+            bin.display()
+        );
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(bin)
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("INITIAL_NO_AUTH_ACTION_COUNT", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    for _ in 0..150 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Some((child, endpoint));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("moto with authentication did not start");
+}
+
+#[tokio::test]
+async fn s3_refused_credentials_give_access_denied_naming_bucket_key_and_what_to_do() {
+    let Some((mut server, ep)) = strict_moto() else {
+        return;
+    };
+    set_moto_env();
+    let store = S3StoreBuilder::default()
+        .with_bucket("denied-bucket")
+        .with_endpoint(&ep)
+        .with_region("us-east-1")
+        .build()
+        .await
+        .unwrap();
+    let (_, body) = source(1000, 100, 3);
+    let put = store
+        .put(
+            &key("0_denied01"),
+            body,
+            &opts(Some(1000), StorageClass::Glacier),
+        )
+        .await
+        .unwrap_err();
+    let head = store.head(&key("0_denied01")).await.unwrap_err();
+    let check = store.check_bucket().await.unwrap_err();
+    let _ = server.kill();
+    for e in [&put, &head] {
+        let text = e.to_string();
+        assert!(matches!(e, Error::PermissionDenied { .. }), "{e:?}");
+        assert!(
+            text.contains("denied-bucket")
+                && text.contains("0_denied01")
+                && text.contains("check the credentials"),
+            "{text}"
+        );
+        assert!(!text.contains("test"), "no credentials in errors: {text}");
+    }
+    assert_eq!(
+        check.to_string(),
+        "s3://denied-bucket/: access denied to the bucket: check the credentials and the bucket policy"
+    );
+}

@@ -243,7 +243,7 @@ impl S3Store {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| match self.error("head bucket", "", e) {
+            .map_err(|e| match self.error("head bucket", "the bucket", e) {
                 Error::NotFound { .. } => Error::NoSuchBucket {
                     bucket: self.bucket.clone(),
                 },
