@@ -492,7 +492,7 @@ fn strict_moto() -> Option<(std::process::Child, String)> {
         .local_addr()
         .unwrap()
         .port();
-    let child = std::process::Command::new(bin)
+    let mut child = std::process::Command::new(bin)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .env("INITIAL_NO_AUTH_ACTION_COUNT", "0")
         .stdout(std::process::Stdio::null())
@@ -506,6 +506,8 @@ fn strict_moto() -> Option<(std::process::Child, String)> {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("moto with authentication did not start");
 }
 
@@ -534,6 +536,7 @@ async fn s3_refused_credentials_give_access_denied_naming_bucket_key_and_what_to
     let head = store.head(&key("0_denied01")).await.unwrap_err();
     let check = store.check_bucket().await.unwrap_err();
     let _ = server.kill();
+    let _ = server.wait();
     for e in [&put, &head] {
         let text = e.to_string();
         assert!(matches!(e, Error::PermissionDenied { .. }), "{e:?}");
