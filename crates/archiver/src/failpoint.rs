@@ -5,15 +5,18 @@
 /// The environment variable that names the failpoint.
 pub const VAR: &str = "KALTURA_ARCHIVER_FAILPOINT";
 
-/// Every step boundary, in the order a transition passes them.
+/// Every step boundary, in the order a transition passes them (`*.after-delete-flavors` only on
+/// partners without the entry-replacement feature).
 pub const ALL: &[&str] = &[
     "archive.after-put",
     "archive.after-tag",
     "replace.after-upload",
+    "replace.after-delete-flavors",
     "replace.after-update-content",
     "replace.after-tag",
     "restore.after-thaw-request",
     "restore.after-upload",
+    "restore.after-delete-flavors",
     "restore.after-update-content",
     "restore.after-record",
     "restore.after-untag",

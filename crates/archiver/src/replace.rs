@@ -27,8 +27,25 @@ pub async fn replace(ctx: &Ctx, d: &Diagnosis) -> Step {
         }
         State::Archived => match ctx.replace_allowed(&d.entry) {
             Err(why) => Outcome::Skipped(format!("too recent to replace: {why}")).into(),
-            Ok(()) => start(ctx, d).await,
+            Ok(()) => match (&d.original, &d.matching) {
+                (Some(o), Some(copy)) => {
+                    let what = format!("flavor {} v{}", o.id.0, o.version);
+                    start(ctx, d, copy, what).await
+                }
+                _ => Outcome::Failed("internal: archived without a matching copy".into()).into(),
+            },
         },
+        // Flavors deleted (a partner without the replacement feature) but the placeholder never
+        // added: a verified copy holds the video, so the replacement is finished.
+        State::Anomaly(Anomaly::NoOriginal)
+            if d.entry.has_tag(ARCHIVED)
+                && d.restore_from.as_ref().is_some_and(|c| c.verified()) =>
+        {
+            match &d.restore_from {
+                Some(copy) => start(ctx, d, copy, "an entry without content".into()).await,
+                None => Outcome::Failed("internal: no copy".into()).into(),
+            }
+        }
         State::Initial => Outcome::Skipped("not archived yet: run archive first".into()).into(),
         State::Anomaly(
             a @ (Anomaly::CopyNotCurrent | Anomaly::TagWithoutCopy | Anomaly::LegacyCopyOnly),
@@ -45,15 +62,12 @@ pub async fn replace(ctx: &Ctx, d: &Diagnosis) -> Step {
     }
 }
 
-/// Uploads the placeholder and starts the replacement.
-async fn start(ctx: &Ctx, d: &Diagnosis) -> Step {
-    let (Some(original), Some(copy)) = (&d.original, &d.matching) else {
-        return Outcome::Failed("internal: archived without a matching copy".into()).into();
-    };
+/// Uploads the placeholder and starts replacing `what` with it; `copy` is the verified copy.
+async fn start(ctx: &Ctx, d: &Diagnosis, copy: &crate::store::ObjectInfo, what: String) -> Step {
     let id = &d.entry.id;
     let bytes = ctx.placeholders.bytes();
-    let detail = json!({"copy": copy.key.as_str(), "flavor": original.id.0, "version": original.version,
-                        "placeholder_bytes": bytes.len()});
+    let detail =
+        json!({"copy": copy.key.as_str(), "replacing": what, "placeholder_bytes": bytes.len()});
     let name = format!("{}-placeholder.mp4", id.0);
     let len = bytes.len() as u64;
     let body: kaltura::ByteStream = Box::pin(futures_util::stream::once(async move { Ok(bytes) }));
@@ -65,8 +79,8 @@ async fn start(ctx: &Ctx, d: &Diagnosis) -> Step {
     );
     match started.await {
         Ok(None) => Outcome::Planned(format!(
-            "replace flavor {} v{} with the placeholder (verified copy {})",
-            original.id.0, original.version, copy.key
+            "replace {what} with the placeholder (verified copy {})",
+            copy.key
         ))
         .into(),
         Ok(Some(())) => Step::Pending(Pending {
@@ -93,13 +107,41 @@ pub async fn replace_content(
         .await
         .map_err(|e| e.to_string())?;
     failpoint::hit(&format!("{stage}.after-upload"));
-    let e = ctx
-        .client
-        .update_content(id, &token)
-        .await
-        .map_err(|e| e.to_string())?;
+    let e = match ctx.client.update_content(id, &token).await {
+        // A partner without the entry-replacement feature: as the reference tool did, delete the
+        // entry's flavors (it becomes NO_CONTENT), then add the content. Only reached after the
+        // archive copy was verified (replace) or is the source (restore).
+        Err(e) if e.code() == Some("FEATURE_FORBIDDEN") => {
+            delete_flavors(ctx, id).await?;
+            failpoint::hit(&format!("{stage}.after-delete-flavors"));
+            ctx.client.update_content(id, &token).await
+        }
+        other => other,
+    }
+    .map_err(|e| e.to_string())?;
     failpoint::hit(&format!("{stage}.after-update-content"));
     approve_if_needed(ctx, &e).await
+}
+
+/// Deletes every flavor of an entry (Kaltura then sets it to NO_CONTENT).
+async fn delete_flavors(ctx: &Ctx, id: &kaltura::EntryId) -> Result<(), String> {
+    let flavors = ctx
+        .client
+        .flavors_of(std::slice::from_ref(id), false)
+        .await
+        .map_err(|e| e.to_string())?;
+    for f in flavors.iter().filter(|f| &f.entry_id == id) {
+        ctx.client
+            .delete_flavor(&f.id)
+            .await
+            .map_err(|e| format!("deleting flavor {} failed: {e}", f.id.0))?;
+    }
+    ctx.journal.record(
+        &id.0,
+        "delete-flavors",
+        json!({"flavors": flavors.iter().map(|f| f.id.0.clone()).collect::<Vec<_>>()}),
+    );
+    Ok(())
 }
 
 /// Approves a replacement that waits for approval (partners that require it).

@@ -72,12 +72,15 @@ pub(crate) fn policy_selection(command: Command, years: f64) -> SelectArgs {
             s.created_before = Some(years);
         }
         Command::Replace => {
+            // NO_CONTENT too: an entry whose flavors were deleted but the placeholder not yet added.
+            s.statuses = vec!["ready".into(), "no_content".into()];
             s.media_types = vec!["video".into(), "audio".into()];
             s.tags = vec![ARCHIVED.to_string(), format!("!{REPLACED}")];
             s.unplayed_for = Some(years);
             s.created_before = Some(years);
         }
         Command::Restore => {
+            s.statuses = vec!["ready".into(), "no_content".into()];
             s.tags = vec![REPLACED.to_string()];
             s.played_within = Some(years);
         }

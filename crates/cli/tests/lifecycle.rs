@@ -21,7 +21,13 @@ const PARTNER: i64 = 4321;
 const YEAR: f64 = 365.25 * 86400.0;
 
 async fn sim(entries: usize, seed: u64) -> SimServer {
+    sim_with(entries, seed, true).await
+}
+
+/// A simulator whose partner has (or lacks) the entry-replacement feature.
+async fn sim_with(entries: usize, seed: u64, replacement_enabled: bool) -> SimServer {
     SimServer::start(SimConfig {
+        replacement_enabled,
         partner_id: PARTNER,
         admin_secret: SECRET.into(),
         entries,
@@ -454,7 +460,9 @@ async fn run_until_settled(s: &SimServer, a: &Archive, cmd: &str) {
 async fn a_crash_at_every_step_boundary_loses_nothing_and_a_rerun_converges() {
     let Some(ep) = moto() else { return };
     for (n, failpoint) in archiver::failpoint::ALL.iter().enumerate() {
-        let s = sim(60, 100 + n as u64).await;
+        // Flavors are deleted only on partners without the entry-replacement feature.
+        let replacement = !failpoint.contains("delete-flavors");
+        let s = sim_with(60, 100 + n as u64, replacement).await;
         let a = s3_archive(&ep, &format!("crash{n}"), "GLACIER").await;
         let base = baseline(&s).await;
         let policy = policy_set(&s);
@@ -805,4 +813,24 @@ async fn archive_asks_kaltura_once_per_entry_plus_a_few_calls_per_page() {
         "{api} HTTP API calls for {done} entries: {calls:?}"
     );
     assert_eq!(calls.get("media.update").copied(), Some(done));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partner_without_entry_replacement_is_replaced_and_restored_by_deleting_flavors() {
+    let s = sim_with(50, 29, false).await;
+    let a = local_archive();
+    let base = baseline(&s).await;
+    let policy = policy_set(&s);
+    let played: HashSet<String> = policy.iter().take(4).cloned().collect();
+    report(&s, &a, &["archive", "--execute"]).await;
+    let replaced = report(&s, &a, &["replace", "--execute"]).await;
+    assert_eq!(with_outcome(&replaced, "done"), policy, "{replaced:?}");
+    assert_invariant(&s, a.store.as_ref(), &base, "replace by deleting flavors").await;
+    for id in &played {
+        play(&s, id).await;
+    }
+    let restored = report(&s, &a, &["restore", "--execute"]).await;
+    assert_eq!(with_outcome(&restored, "done"), played, "{restored:?}");
+    assert_invariant(&s, a.store.as_ref(), &base, "restore by deleting flavors").await;
+    assert_converged(&s, &a, &policy, &played).await;
 }

@@ -325,6 +325,18 @@ impl Client {
         }
     }
 
+    /// `flavorAsset.delete`; a flavor already gone counts as deleted.
+    pub async fn delete_flavor(&self, id: &FlavorId) -> Result<()> {
+        let p = params(json!({"id": id.0}));
+        match self
+            .call("flavorAsset", "delete", p, Idempotence::Safe)
+            .await
+        {
+            Err(e) if e.code() == Some("FLAVOR_ASSET_ID_NOT_FOUND") => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
     /// `media.approveReplace`.
     pub async fn approve_replace(&self, id: &EntryId) -> Result<MediaEntry> {
         let p = params(json!({"entryId": id.0}));
