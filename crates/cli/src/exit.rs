@@ -12,3 +12,5 @@ pub const KALTURA: i32 = 3;
 pub const NOT_FOUND: i32 = 4;
 /// The archive store (bucket or directory) refused or could not be reached.
 pub const STORE: i32 = 5;
+/// Stopped by SIGTERM or Ctrl-C: the journal holds what was done; the next run finishes the rest.
+pub const INTERRUPTED: i32 = 6;

@@ -191,6 +191,41 @@ pub(crate) async fn execute(
         .map_err(|e| Failure::selection(e, &k.url, k.partner))
 }
 
+/// Resolves when the process is asked to stop (SIGTERM, as ECS sends before it kills a task, or
+/// Ctrl-C).
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => return,
+                _ = tokio::signal::ctrl_c() => return,
+            }
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Runs [`execute`] until it ends or the process is asked to stop; `None` when stopped (the
+/// journal records it). Work in flight is abandoned at whatever step it reached: every step is
+/// safe to interrupt, and the next run finishes it.
+pub(crate) async fn execute_until_stopped(
+    o: &Opened,
+    command: Command,
+    select: &SelectArgs,
+    each: impl FnMut(&Report),
+) -> Result<Option<Summary>, Failure> {
+    tokio::select! {
+        r = execute(o, command, select, each) => r.map(Some),
+        _ = stop_requested() => {
+            o.ctx.journal.record("-", "interrupted", json!({"command": command.name()}));
+            eprintln!("{}: stopped by a signal; entries in flight are finished by the next run", command.name());
+            Ok(None)
+        }
+    }
+}
+
 /// Writes the journal and says where it went (stderr).
 pub(crate) async fn finish_journal(o: &Opened) {
     match o.ctx.journal.finish(o.store.as_ref()).await {
@@ -227,13 +262,17 @@ pub async fn run(k: &KalturaArgs, command: Command, a: &ChangeArgs) -> Result<i3
     let select = selection_for(command, &a.select, o.ctx.settings.years);
     let mut writer = report_writer(a.run.format)?;
     let mut write_error = None;
-    let summary = execute(&o, command, &select, |r| {
+    let summary = execute_until_stopped(&o, command, &select, |r| {
         if let Err(e) = writer.row(&report_row(r)) {
             write_error.get_or_insert(e);
         }
     })
     .await?;
     writer.finish()?;
+    let Some(summary) = summary else {
+        finish_journal(&o).await;
+        return Ok(exit::INTERRUPTED);
+    };
     if let Some(e) = write_error {
         return Err(e.into());
     }

@@ -17,7 +17,8 @@ use crate::commands::selection;
 use crate::exit;
 use crate::failure::Failure;
 use crate::lifecycle::{
-    execute, finish_journal, open, policy_selection, report_row, report_writer, Opened,
+    execute_until_stopped, finish_journal, open, policy_selection, report_row, report_writer,
+    Opened,
 };
 
 /// Counts the entries of this run's shard that a selection matches (one call per 500).
@@ -123,7 +124,7 @@ pub async fn run(k: &KalturaArgs, a: &ScheduledArgs) -> Result<i32, Failure> {
     for command in commands {
         let select = policy_selection(*command, o.ctx.settings.years);
         let mut write_error = None;
-        let summary = execute(&o, *command, &select, |r| {
+        let summary = execute_until_stopped(&o, *command, &select, |r| {
             if let Err(e) = writer.row(&report_row(r)) {
                 write_error.get_or_insert(e);
             }
@@ -132,6 +133,14 @@ pub async fn run(k: &KalturaArgs, a: &ScheduledArgs) -> Result<i32, Failure> {
         if let Some(e) = write_error {
             return Err(e.into());
         }
+        let Some(summary) = summary else {
+            writer.finish()?;
+            finish_journal(&o).await;
+            if let Some(l) = held {
+                let _ = l.release(o.store.as_ref()).await;
+            }
+            return Ok(exit::INTERRUPTED);
+        };
         eprintln!("{}: {summary}", command.name());
         failed += summary.failures();
         outcomes.insert(command.name().to_string(), summary.outcomes);

@@ -834,3 +834,68 @@ async fn a_partner_without_entry_replacement_is_replaced_and_restored_by_deletin
     assert_invariant(&s, a.store.as_ref(), &base, "restore by deleting flavors").await;
     assert_converged(&s, &a, &policy, &played).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_stopped_by_sigterm_writes_its_journal_and_the_next_run_finishes() {
+    let s = sim(60, 41).await;
+    s.sim().faults.set(vec!["latency=60ms".parse().unwrap()]);
+    let a = local_archive();
+    let base = baseline(&s).await;
+    let policy = policy_set(&s);
+    let mut env: Vec<(String, String)> = vec![
+        ("KALTURA_PARTNERID".into(), PARTNER.to_string()),
+        ("KALTURA_SECRET".into(), SECRET.into()),
+        ("KALTURA_SERVICE_URL".into(), s.base_url()),
+    ];
+    env.extend(a.env.iter().cloned());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kaltura-archiver"))
+        .args(["archive", "--execute", "--jobs", "2"])
+        .env_clear()
+        .envs(env)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stop it once it has archived something, as ECS stops a task.
+    for _ in 0..200 {
+        let calls = s.sim().counters().get("media.update").copied().unwrap_or(0);
+        if calls >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(
+        stderr.contains("stopped by a signal") && stderr.contains("journal: local store"),
+        "{stderr}"
+    );
+    let journals = a.store.list("log/").await.unwrap();
+    assert_eq!(journals.len(), 1, "{journals:?}");
+    let text = archiver::store::read_all(a.store.as_ref(), &journals[0])
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&text).contains("\"event\":\"interrupted\""));
+    assert_invariant(&s, a.store.as_ref(), &base, "a stop by SIGTERM").await;
+    s.sim().faults.set(vec![]);
+    let rest = report(&s, &a, &["archive", "--execute"]).await;
+    let archived: HashSet<String> = rest
+        .iter()
+        .filter(|(_, (_, o, _))| o == "done" || o == "done-before")
+        .map(|(id, _)| id.clone())
+        .collect();
+    assert_eq!(archived, policy);
+    assert!(
+        !with_outcome(&rest, "done-before").is_empty(),
+        "the first run did some: {rest:?}"
+    );
+}
