@@ -848,7 +848,7 @@ async fn a_run_stopped_by_sigterm_writes_its_journal_and_the_next_run_finishes()
         ("KALTURA_SERVICE_URL".into(), s.base_url()),
     ];
     env.extend(a.env.iter().cloned());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kaltura-archiver"))
+    let child = Command::new(env!("CARGO_BIN_EXE_kaltura-archiver"))
         .args(["archive", "--execute", "--jobs", "2"])
         .env_clear()
         .envs(env)
