@@ -232,7 +232,12 @@ async fn settle(ctx: &Ctx, pending: Vec<(Pending, String)>) -> Vec<(Pending, Str
         let mut still = Vec::new();
         for (p, state) in open {
             let outcome = match &polled {
-                Err(e) => Some(Outcome::Failed(format!("polling Kaltura failed: {e}"))),
+                // Kaltura did not answer even after the client's retries: try again at the next
+                // poll; the wait limit still applies (the entries then end as waiting).
+                Err(e) => {
+                    tracing::warn!(error = %e, "polling pending replacements failed; polling again");
+                    None
+                }
                 Ok((entries, originals)) => match entries.get(&p.entry) {
                     None => Some(Outcome::Failed("the entry disappeared".into())),
                     Some(e) => check(ctx, &p, e, originals.get(&p.entry)).await,
