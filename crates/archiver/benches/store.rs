@@ -38,6 +38,7 @@ fn opts(len: u64) -> PutOptions {
             tool_version: env!("CARGO_PKG_VERSION").into(),
         },
         expected_len: Some(len),
+        size_hint: None,
         storage_class: StorageClass::Standard,
     }
 }

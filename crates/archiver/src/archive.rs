@@ -96,6 +96,7 @@ async fn put_verified(
     let opts = PutOptions {
         meta: meta.clone(),
         expected_len: exact,
+        size_hint: Some(original.approx_bytes()).filter(|_| exact.is_none()),
         storage_class: ctx.settings.storage_class,
     };
     let detail = json!({"key": key.as_str(), "flavor": original.id.0, "version": original.version,

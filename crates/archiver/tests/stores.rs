@@ -49,6 +49,7 @@ fn opts(len: Option<u64>, class: StorageClass) -> PutOptions {
             tool_version: "test".into(),
         },
         expected_len: len,
+        size_hint: None,
         storage_class: class,
     }
 }

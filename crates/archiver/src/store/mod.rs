@@ -246,6 +246,9 @@ pub struct PutOptions {
     pub meta: ArchiveMeta,
     /// Size the source announced, if known; a different byte count fails the put.
     pub expected_len: Option<u64>,
+    /// An approximate size when the exact one is unknown (old Kaltura assets report kilobytes):
+    /// used only to plan multipart part sizes, never to check the bytes.
+    pub size_hint: Option<u64>,
     /// Storage class (stores without classes ignore it).
     pub storage_class: StorageClass,
 }

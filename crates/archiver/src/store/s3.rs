@@ -156,6 +156,15 @@ pub fn part_size(size: Option<u64>) -> u64 {
     }
 }
 
+/// The part size of a put: planned on the exact size, else on twice the approximate one (room
+/// for error), else for the largest object.
+pub fn planned_part_size(opts: &PutOptions) -> u64 {
+    part_size(
+        opts.expected_len
+            .or(opts.size_hint.map(|h| h.saturating_mul(2))),
+    )
+}
+
 /// Parses `x-amz-restore`: `ongoing-request="true"` ⇒ thawing;
 /// `ongoing-request="false", expiry-date="…"` ⇒ thawed until that date.
 pub fn parse_restore_header(h: &str) -> Option<RestoreStatus> {
@@ -482,7 +491,7 @@ impl ArchiveStore for S3Store {
         // Parts are read until the source ends; a fused source may be asked again after that.
         let mut body: ByteStream = Box::pin(body.fuse());
         let full = self.full_key(key);
-        let part = part_size(opts.expected_len);
+        let part = planned_part_size(opts);
         let mut crc = Crc64::default();
         let first = read_part(&mut body, part, &mut crc)
             .await
@@ -725,6 +734,30 @@ mod tests {
             })
         );
         assert_eq!(parse_restore_header("garbage"), None);
+    }
+
+    #[test]
+    fn parts_of_old_assets_are_planned_on_their_approximate_size() {
+        let opts = |expected_len, size_hint| PutOptions {
+            meta: ArchiveMeta {
+                entry_id: "0_a".into(),
+                flavor_id: "0_f".into(),
+                flavor_version: 1,
+                file_ext: "mp4".into(),
+                archived_at: 0,
+                tool_version: "t".into(),
+            },
+            expected_len,
+            size_hint,
+            storage_class: StorageClass::Glacier,
+        };
+        assert_eq!(planned_part_size(&opts(Some(3 << 30), None)), MIN_PART);
+        assert_eq!(
+            planned_part_size(&opts(None, Some(3 << 30))),
+            MIN_PART,
+            "8 MiB parts, not 64"
+        );
+        assert_eq!(planned_part_size(&opts(None, None)), UNKNOWN_SIZE_PART);
     }
 
     #[test]
