@@ -122,7 +122,8 @@ pub fn newest_verified(copies: &[ObjectInfo]) -> Option<&ObjectInfo> {
     copies.iter().rev().find(|c| c.verified())
 }
 
-/// Where a new copy of `flavor` goes: the primary key when it is free, else the versioned key.
+/// Where a new copy of `flavor` goes: the primary key when it is free, else the versioned key
+/// when that is free. Never a key that holds something (nothing is overwritten).
 pub async fn key_for_new_copy(
     store: &dyn ArchiveStore,
     entry: &str,
@@ -132,7 +133,14 @@ pub async fn key_for_new_copy(
     if store.head(&primary).await?.is_none() {
         return Ok(primary);
     }
-    versioned_key(entry, &flavor.id.0, flavor.version)
+    let versioned = versioned_key(entry, &flavor.id.0, flavor.version)?;
+    match store.head(&versioned).await? {
+        None => Ok(versioned),
+        Some(existing) => Err(Error::Invalid(format!(
+            "{versioned} already holds another copy ({} bytes) that does not match flavor {} v{}; not overwriting it",
+            existing.size, flavor.id.0, flavor.version
+        ))),
+    }
 }
 
 /// Writes a same-as record (idempotent: an existing record is kept).

@@ -37,15 +37,10 @@ pub async fn replace(ctx: &Ctx, d: &Diagnosis) -> Step {
         },
         // Flavors deleted (a partner without the replacement feature) but the placeholder never
         // added: a verified copy holds the video, so the replacement is finished.
-        State::Anomaly(Anomaly::NoOriginal)
-            if d.entry.has_tag(ARCHIVED)
-                && d.restore_from.as_ref().is_some_and(|c| c.verified()) =>
-        {
-            match &d.restore_from {
-                Some(copy) => start(ctx, d, copy, "an entry without content".into()).await,
-                None => Outcome::Failed("internal: no copy".into()).into(),
-            }
-        }
+        State::Anomaly(a @ Anomaly::NoOriginal) => match emptied_but_archived(d) {
+            Some(copy) => start(ctx, d, copy, "an entry without content".into()).await,
+            None => Outcome::Skipped(format!("{}; run repair", a.describe())).into(),
+        },
         State::Initial => Outcome::Skipped("not archived yet: run archive first".into()).into(),
         State::Anomaly(
             a @ (Anomaly::CopyNotCurrent | Anomaly::TagWithoutCopy | Anomaly::LegacyCopyOnly),
@@ -60,6 +55,13 @@ pub async fn replace(ctx: &Ctx, d: &Diagnosis) -> Step {
         State::NotApplicable(why) => Outcome::Skipped(why.clone()).into(),
         State::Anomaly(a) => Outcome::Skipped(format!("{}; run repair", a.describe())).into(),
     }
+}
+
+/// The verified copy of an entry tagged archived whose content is gone, if that is the case.
+fn emptied_but_archived(d: &Diagnosis) -> Option<&crate::store::ObjectInfo> {
+    d.restore_from
+        .as_ref()
+        .filter(|c| c.verified() && d.entry.has_tag(ARCHIVED))
 }
 
 /// Uploads the placeholder and starts replacing `what` with it; `copy` is the verified copy.

@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 use std::io::Write;
 
 use archiver::selection::{parse_entry_id, read_id_file, Flavors, Page, Selection, Walker};
+use archiver::shard::Shard;
 use archiver::stats::{monthly_cost, prices, Stats};
 use archiver::tags::{ARCHIVED, REPLACED};
 use archiver::time::{date, now};
@@ -17,6 +18,7 @@ use crate::output::RowWriter;
 use crate::progress::Progress;
 
 /// A validated connection: the client plus what error messages name.
+#[derive(Clone)]
 pub(crate) struct Kaltura {
     pub(crate) client: Client,
     pub(crate) url: String,
@@ -154,19 +156,38 @@ pub async fn check(k: &KalturaArgs, a: &CheckArgs) -> Result<i32, Failure> {
 pub async fn count(k: &KalturaArgs, a: &SelectArgs) -> Result<i32, Failure> {
     let s = selection(a)?;
     let kaltura = connect(k)?;
-    let n = if s.entry_ids.is_empty() {
+    let n = count_selection(&kaltura, &s, None).await?;
+    println!("{n}");
+    Ok(exit::SUCCESS)
+}
+
+/// How many entries a selection matches (in one shard, when given): one `media.count` when
+/// Kaltura can count them, else a walk (one call per 500 entries).
+pub(crate) async fn count_selection(
+    kaltura: &Kaltura,
+    s: &Selection,
+    shard: Option<Shard>,
+) -> Result<u64, Failure> {
+    if s.entry_ids.is_empty() && shard.is_none() {
         let filter = s.filter(now()).map_err(|e| Failure::Usage(e.to_string()))?;
         let n = kaltura
             .client
             .count_media(&filter)
             .await
             .map_err(|e| kaltura.fail(&e))?;
-        s.max_entries.map_or(n, |m| n.min(m))
-    } else {
-        walk(&kaltura, &s, Flavors::None, |_| Ok(())).await?
-    };
-    println!("{n}");
-    Ok(exit::SUCCESS)
+        return Ok(s.max_entries.map_or(n, |m| n.min(m)));
+    }
+    let mut n = 0u64;
+    walk(kaltura, s, Flavors::None, |page| {
+        n += page
+            .entries
+            .iter()
+            .filter(|e| shard.is_none_or(|sh| sh.contains(&e.id.0)))
+            .count() as u64;
+        Ok(())
+    })
+    .await?;
+    Ok(n)
 }
 
 fn status_name(code: &str) -> String {

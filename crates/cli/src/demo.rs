@@ -42,11 +42,7 @@ struct Story {
 
 impl Story {
     fn open(&self, execute_mode: bool, name: &str) -> Opened {
-        let kaltura = Kaltura {
-            client: self.kaltura.client.clone(),
-            url: self.kaltura.url.clone(),
-            partner: self.kaltura.partner,
-        };
+        let kaltura = self.kaltura.clone();
         let settings = Settings {
             execute: execute_mode,
             jobs: 8,

@@ -316,25 +316,13 @@ async fn diagnose_one(kaltura: &Kaltura, ctx: &Ctx, id: &str) -> Result<Diagnosi
         .map_err(Failure::Store)
 }
 
-fn read_only_ctx(
-    kaltura: &Kaltura,
-    store: Arc<dyn ArchiveStore>,
-    placeholders: Placeholders,
-    years: f64,
-) -> Ctx {
-    let started = now();
-    Ctx {
-        client: kaltura.client.clone(),
-        store,
-        placeholders,
-        settings: Settings {
-            years,
-            ..Settings::default()
-        },
-        journal: Journal::new("explain", started, true),
-        now: started,
-        urls: Default::default(),
-    }
+/// The context of a command that only looks (`explain`, `download`): a dry run with the policy's N.
+fn looking(kaltura: &Kaltura, store: Arc<dyn ArchiveStore>, p: Placeholders, years: f64) -> Opened {
+    let settings = Settings {
+        years,
+        ..Settings::default()
+    };
+    opened(kaltura.clone(), store, p, settings, "explain")
 }
 
 /// What the scheduled jobs will do with an entry next, and why.
@@ -370,8 +358,9 @@ pub async fn explain(k: &KalturaArgs, a: &ExplainArgs) -> Result<i32, Failure> {
     let placeholders = placeholders(a.placeholder.as_deref())?;
     let kaltura = connect(k)?;
     let store = open_store(&a.store).await?;
-    let ctx = read_only_ctx(&kaltura, store.clone(), placeholders, a.years);
-    let d = diagnose_one(&kaltura, &ctx, &a.entry_id).await?;
+    let o = looking(&kaltura, store.clone(), placeholders, a.years);
+    let ctx = &o.ctx;
+    let d = diagnose_one(&kaltura, ctx, &a.entry_id).await?;
     let e = &d.entry;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let kind = match e.media_type {
@@ -466,7 +455,7 @@ pub async fn explain(k: &KalturaArgs, a: &ExplainArgs) -> Result<i32, Failure> {
         State::NotApplicable(why) => writeln!(out, "note        {why}")?,
         _ => writeln!(out, "anomaly     none")?,
     }
-    writeln!(out, "next        {}", next_step(&ctx, &d))?;
+    writeln!(out, "next        {}", next_step(ctx, &d))?;
     let lines = journal::lines_about(store.as_ref(), &e.id.0, 200).await?;
     if lines.is_empty() {
         writeln!(
@@ -489,8 +478,8 @@ pub async fn download(k: &KalturaArgs, a: &DownloadArgs) -> Result<i32, Failure>
     let placeholders = placeholders(a.placeholder.as_deref())?;
     let kaltura = connect(k)?;
     let store = open_store(&a.store).await?;
-    let ctx = read_only_ctx(&kaltura, store.clone(), placeholders, 3.0);
-    let d = diagnose_one(&kaltura, &ctx, &a.entry_id).await?;
+    let o = looking(&kaltura, store.clone(), placeholders, 3.0);
+    let d = diagnose_one(&kaltura, &o.ctx, &a.entry_id).await?;
     let id: &EntryId = &d.entry.id;
     let real = d
         .original

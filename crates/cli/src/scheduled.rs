@@ -8,12 +8,11 @@ use std::time::Instant;
 
 use archiver::engine::Command;
 use archiver::lock::{self, Acquired};
-use archiver::selection::{Flavors, Walker};
 use archiver::shard::Shard;
 use archiver::tags::ARCHIVED;
 
 use crate::args::{KalturaArgs, ScheduledArgs, ScheduledJob, SelectArgs};
-use crate::commands::selection;
+use crate::commands::{count_selection, selection};
 use crate::exit;
 use crate::failure::Failure;
 use crate::lifecycle::{
@@ -21,22 +20,9 @@ use crate::lifecycle::{
     Opened,
 };
 
-/// Counts the entries of this run's shard that a selection matches (one call per 500).
+/// Counts the entries of this run's shard that a selection matches.
 async fn count(o: &Opened, select: &SelectArgs) -> Result<u64, Failure> {
-    let s = selection(select)?;
-    let k = &o.kaltura;
-    let fail = |e| Failure::selection(e, &k.url, k.partner);
-    let mut walker = Walker::new(k.client.clone(), &s, Flavors::None, o.ctx.now).map_err(fail)?;
-    let shard = o.ctx.settings.shard;
-    let mut n = 0;
-    while let Some(page) = walker.next_page().await.map_err(fail)? {
-        n += page
-            .entries
-            .iter()
-            .filter(|e| shard.is_none_or(|s| s.contains(&e.id.0)))
-            .count() as u64;
-    }
-    Ok(n)
+    count_selection(&o.kaltura, &selection(select)?, o.ctx.settings.shard).await
 }
 
 /// What is still to do for a job, by name.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::client::{describe, Client, Idempotence};
 use crate::error::{Error, Result};
-use crate::media::MAX_PAGE_SIZE;
+use crate::media::{decode, MAX_PAGE_SIZE};
 use crate::models::{EntryId, FlavorAsset, FlavorId, ListResponse, MediaEntry};
 
 /// A stream of bytes, as downloads yield and uploads take.
@@ -41,13 +41,6 @@ const TOKEN_CLOSED: i64 = 3;
 
 /// Every entry status, so lists by id also see entries that are not READY.
 const ALL_STATUSES: &str = "-2,-1,0,1,2,4,5,6,7";
-
-fn one<T: serde::de::DeserializeOwned>(action: &str, v: Value) -> Result<T> {
-    serde_json::from_value(v).map_err(|e| Error::Decode {
-        action: action.to_string(),
-        detail: e.to_string(),
-    })
-}
 
 fn params(pairs: Value) -> Map<String, Value> {
     match pairs {
@@ -191,7 +184,7 @@ impl Client {
             "entryId": id.0,
             "mediaEntry": {"objectType": "KalturaMediaEntry", "tags": joined},
         }));
-        one(
+        decode(
             "media.update",
             self.call("media", "update", p, Idempotence::Safe).await?,
         )
@@ -304,7 +297,7 @@ impl Client {
                 .call("media", "updateContent", p.clone(), Idempotence::Unsafe)
                 .await
             {
-                Ok(v) => return one("media.updateContent", v),
+                Ok(v) => return decode("media.updateContent", v),
                 Err(e) if e.is_transient() && attempt < 3 => e,
                 Err(e) => return Err(e),
             };
@@ -340,7 +333,7 @@ impl Client {
     /// `media.approveReplace`.
     pub async fn approve_replace(&self, id: &EntryId) -> Result<MediaEntry> {
         let p = params(json!({"entryId": id.0}));
-        one(
+        decode(
             "media.approveReplace",
             self.call("media", "approveReplace", p, Idempotence::Safe)
                 .await?,
@@ -350,7 +343,7 @@ impl Client {
     /// `media.cancelReplace`.
     pub async fn cancel_replace(&self, id: &EntryId) -> Result<MediaEntry> {
         let p = params(json!({"entryId": id.0}));
-        one(
+        decode(
             "media.cancelReplace",
             self.call("media", "cancelReplace", p, Idempotence::Safe)
                 .await?,
@@ -375,7 +368,7 @@ impl Client {
                            "statusIn": ALL_STATUSES, "moderationStatusIn": "1,2,3,4,5,6"},
                 "pager": {"objectType": "KalturaFilterPager", "pageSize": MAX_PAGE_SIZE, "pageIndex": 1},
             }));
-            let r: ListResponse<MediaEntry> = one(
+            let r: ListResponse<MediaEntry> = decode(
                 "media.list",
                 self.call("media", "list", p, Idempotence::Safe).await?,
             )?;

@@ -85,7 +85,8 @@ fn filter_param(filter: &MediaEntryFilter) -> Value {
     Value::Object(m)
 }
 
-fn decode<T: serde::de::DeserializeOwned>(action: &str, v: Value) -> Result<T> {
+/// Parses a result into its type; a mismatch is a [`Error::Decode`] naming the action.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(action: &str, v: Value) -> Result<T> {
     serde_json::from_value(v).map_err(|e| Error::Decode {
         action: action.to_string(),
         detail: e.to_string(),

@@ -386,7 +386,8 @@ pub trait ArchiveStore: std::fmt::Debug + std::fmt::Display + Send + Sync {
     fn features(&self) -> Features;
 
     /// Writes `body` under `key` with its metadata, computing the checksum on the way; fails
-    /// (leaving nothing behind) if the byte count differs from `expected_len`.
+    /// (leaving nothing behind) if the byte count differs from `expected_len`. Returns what the
+    /// store reports for the object after the write (read back, not assumed).
     async fn put(&self, key: &ObjectKey, body: ByteStream, opts: &PutOptions)
         -> Result<ObjectInfo>;
 

@@ -260,6 +260,15 @@ impl S3Store {
             })
     }
 
+    /// The server-side encryption headers of every write (objects, records, locks, journals).
+    fn sse(&self) -> (Option<ServerSideEncryption>, Option<String>) {
+        match &self.encryption {
+            Encryption::BucketDefault => (None, None),
+            Encryption::Aes256 => (Some(ServerSideEncryption::Aes256), None),
+            Encryption::Kms(k) => (Some(ServerSideEncryption::AwsKms), Some(k.clone())),
+        }
+    }
+
     async fn put_small(
         &self,
         key: &str,
@@ -267,8 +276,8 @@ impl S3Store {
         crc: &Crc64,
         opts: &PutOptions,
     ) -> Result<()> {
-        let mut req = self
-            .client
+        let (sse, kms_key) = self.sse();
+        self.client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
@@ -279,15 +288,10 @@ impl S3Store {
                 opts.storage_class.as_str(),
             ))
             .set_metadata(Some(opts.meta.to_map().into_iter().collect()))
-            .body(SdkBody::from(data));
-        req = match &self.encryption {
-            Encryption::BucketDefault => req,
-            Encryption::Aes256 => req.server_side_encryption(ServerSideEncryption::Aes256),
-            Encryption::Kms(k) => req
-                .server_side_encryption(ServerSideEncryption::AwsKms)
-                .ssekms_key_id(k),
-        };
-        req.send()
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms_key)
+            .body(SdkBody::from(data))
+            .send()
             .await
             .map(|_| ())
             .map_err(|e| self.error("put", key, e))
@@ -302,7 +306,8 @@ impl S3Store {
         crc: &mut Crc64,
         opts: &PutOptions,
     ) -> Result<()> {
-        let mut create = self
+        let (sse, kms_key) = self.sse();
+        let create = self
             .client
             .create_multipart_upload()
             .bucket(&self.bucket)
@@ -312,14 +317,9 @@ impl S3Store {
             ))
             .set_metadata(Some(opts.meta.to_map().into_iter().collect()))
             .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
-            .checksum_type(ChecksumType::FullObject);
-        create = match &self.encryption {
-            Encryption::BucketDefault => create,
-            Encryption::Aes256 => create.server_side_encryption(ServerSideEncryption::Aes256),
-            Encryption::Kms(k) => create
-                .server_side_encryption(ServerSideEncryption::AwsKms)
-                .ssekms_key_id(k),
-        };
+            .checksum_type(ChecksumType::FullObject)
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms_key);
         let upload = create
             .send()
             .await
@@ -690,12 +690,15 @@ impl ArchiveStore for S3Store {
 
     async fn create_if_absent(&self, key: &ObjectKey, body: Bytes) -> Result<bool> {
         let full = self.full_key(key);
+        let (sse, kms_key) = self.sse();
         let r = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(&full)
             .if_none_match("*")
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms_key)
             .content_length(body.len() as i64)
             .body(SdkBody::from(body))
             .send()
