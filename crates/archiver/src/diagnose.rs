@@ -119,11 +119,6 @@ impl Diagnosis {
     pub fn legacy(&self) -> bool {
         self.restore_from.as_ref().is_some_and(|c| !c.verified())
     }
-
-    /// Whether the state is one of the healthy ones.
-    pub fn healthy(&self) -> bool {
-        !matches!(self.state, State::Anomaly(_))
-    }
 }
 
 /// Whether an original flavor is a placeholder: same size as a known one, then same bytes.

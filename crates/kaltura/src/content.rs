@@ -118,18 +118,28 @@ impl Client {
             },
             None => self.flavor_url(&flavor.id).await?,
         };
-        let mut attempt = 0;
-        let first = loop {
-            match self.open_download(&url, 0).await {
-                Err(e) if e.is_transient() && attempt < DOWNLOAD_RESUMES => {
-                    attempt += 1;
-                    tracing::info!(attempt, error = %e, "retrying flavor download");
-                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-                }
-                other => break other?,
-            }
-        };
+        let first = self.open_retrying(&url, 0, &mut 0).await?;
         Ok(self.resumable(url, first, expected_len))
+    }
+
+    /// Opens a download at `offset`, retrying transient failures with a growing pause while
+    /// `attempts` (shared by all reopenings of one download) stays below the limit.
+    async fn open_retrying(
+        &self,
+        url: &str,
+        offset: u64,
+        attempts: &mut u32,
+    ) -> Result<reqwest::Response> {
+        loop {
+            match self.open_download(url, offset).await {
+                Err(e) if e.is_transient() && *attempts < DOWNLOAD_RESUMES => {
+                    *attempts += 1;
+                    tracing::info!(offset, attempt = *attempts, error = %e, "retrying flavor download");
+                    tokio::time::sleep(Duration::from_millis(200 * u64::from(*attempts))).await;
+                }
+                other => return other,
+            }
+        }
     }
 
     fn resumable(
@@ -437,8 +447,8 @@ impl Download {
                 Ok(None) => match self.expected {
                     Some(n) if self.offset < n => {
                         let why = format!("the connection closed at byte {}", self.offset);
-                        if let Some(r) = self.resume(why).await {
-                            return r;
+                        if let Err(msg) = self.resume(why).await {
+                            return self.fail(msg);
                         }
                     }
                     _ => {
@@ -447,51 +457,40 @@ impl Download {
                     }
                 },
                 Err(e) => {
-                    let why = describe(&e);
-                    if let Some(r) = self.resume(why).await {
-                        return r;
+                    if let Err(msg) = self.resume(describe(&e)).await {
+                        return self.fail(msg);
                     }
                 }
             }
         }
     }
 
-    /// Reopens at the current offset; `Some` = give up with this item.
-    #[allow(clippy::type_complexity)]
-    async fn resume(&mut self, why: String) -> Option<Option<(std::io::Result<Bytes>, Self)>> {
-        loop {
-            if self.resumes >= DOWNLOAD_RESUMES {
-                let msg = format!(
-                    "flavor download failed at byte {} after {} reconnects: {why}",
-                    self.offset, self.resumes
-                );
-                return Some(self.take_fail(msg));
-            }
-            self.resumes += 1;
-            tokio::time::sleep(Duration::from_millis(200 * u64::from(self.resumes))).await;
-            tracing::info!(offset = self.offset, attempt = self.resumes, reason = %why, "resuming flavor download");
-            match self.client.open_download(&self.url, self.offset).await {
-                Ok(r) => {
-                    self.body = Some(r);
-                    return None;
-                }
-                Err(e) if e.is_transient() => continue,
-                Err(e) => return Some(self.take_fail(e.to_string())),
-            }
+    /// Reopens at the current offset after `why`, or says why it gives up.
+    async fn resume(&mut self, why: String) -> std::result::Result<(), String> {
+        if self.resumes >= DOWNLOAD_RESUMES {
+            return Err(format!(
+                "flavor download failed at byte {} after {} reconnects: {why}",
+                self.offset, self.resumes
+            ));
         }
-    }
-
-    fn take_fail(&mut self, msg: String) -> Option<(std::io::Result<Bytes>, Self)> {
-        let state = Download {
-            client: self.client.clone(),
-            url: String::new(),
-            offset: self.offset,
-            expected: self.expected,
-            body: None,
-            resumes: self.resumes,
-        };
-        self.body = None;
-        Some((Err(std::io::Error::other(msg)), state))
+        self.resumes += 1;
+        tracing::info!(offset = self.offset, attempt = self.resumes, reason = %why, "resuming flavor download");
+        tokio::time::sleep(Duration::from_millis(200 * u64::from(self.resumes))).await;
+        let url = self.url.clone();
+        match self
+            .client
+            .open_retrying(&url, self.offset, &mut self.resumes)
+            .await
+        {
+            Ok(r) => {
+                self.body = Some(r);
+                Ok(())
+            }
+            Err(e) => Err(format!(
+                "flavor download failed at byte {} after {} reconnects: {e}",
+                self.offset, self.resumes
+            )),
+        }
     }
 
     fn fail(mut self, msg: String) -> Option<(std::io::Result<Bytes>, Self)> {
