@@ -1,5 +1,7 @@
 //! `archive`: initial → archived. Streams the READY original into the store with its metadata,
-//! verifies the copy (exact bytes, checksum, metadata) and only then tags the entry.
+//! computing the tool's own checksums (CRC64NVME, SHA-256) of the bytes Kaltura sent; the store's
+//! read-back must match them; then the copy's record is written once, and only then is the entry
+//! tagged.
 
 use serde_json::json;
 
@@ -10,6 +12,9 @@ use crate::copies;
 use crate::diagnose::{state_name, Anomaly, Diagnosis, State};
 use crate::failpoint;
 use crate::outcome::Outcome;
+use crate::proof::{self, Depth, Verdict};
+use crate::record::{self, CopyRecord};
+use crate::store::checksum;
 use crate::store::{ArchiveMeta, PutOptions};
 use crate::tags::ARCHIVED;
 
@@ -21,7 +26,10 @@ pub async fn archive(ctx: &Ctx, d: &Diagnosis) -> Outcome {
         }
         State::Initial
         | State::Anomaly(
-            Anomaly::TagWithoutCopy | Anomaly::CopyNotCurrent | Anomaly::LegacyCopyOnly,
+            Anomaly::TagWithoutCopy
+            | Anomaly::CopyNotCurrent
+            | Anomaly::LegacyCopyOnly
+            | Anomaly::CopyFailsProof,
         ) => copy_and_tag(ctx, d).await,
         State::Anomaly(Anomaly::CopyWithoutTag) => {
             match ctx.set_tag(&d.entry, ARCHIVED, true).await {
@@ -56,7 +64,6 @@ async fn copy_and_tag(ctx: &Ctx, d: &Diagnosis) -> Outcome {
             ctx.store
         )),
         Ok(Some(key)) => {
-            failpoint::hit("archive.after-put");
             if let Err(e) = ctx.set_tag(&d.entry, ARCHIVED, true).await {
                 return Outcome::Failed(format!("copied to {key} but tagging failed: {e}"));
             }
@@ -67,7 +74,8 @@ async fn copy_and_tag(ctx: &Ctx, d: &Diagnosis) -> Outcome {
     }
 }
 
-/// Streams the original into the store and checks the result; `None` in a dry run.
+/// Streams the original into the store, checks the store's copy against the bytes received and
+/// records them; `None` in a dry run.
 async fn put_verified(
     ctx: &Ctx,
     d: &Diagnosis,
@@ -75,8 +83,9 @@ async fn put_verified(
 ) -> Result<Option<String>, String> {
     let store = ctx.store.as_ref();
     let id = &d.entry.id;
-    let key = copies::key_for_new_copy(store, &id.0, original)
-        .await
+    let key = d
+        .copies
+        .key_for_new_copy(&id.0, original)
         .map_err(|e| e.to_string())?;
     let exact = original.exact_bytes();
     let meta = ArchiveMeta {
@@ -102,28 +111,78 @@ async fn put_verified(
             .download_flavor_from(original, exact, url)
             .await
             .map_err(|e| e.to_string())?;
-        store
+        let (body, digests) = checksum::tee(body);
+        let info = store
             .put(&key, body, &opts)
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        let received = digests.lock().expect("digest lock").finish();
+        Ok((info, received))
     });
-    // The store returns what it reads back after the write; verify that.
-    let Some(info) = put.await? else {
+    let Some((info, received)) = put.await? else {
         return Ok(None);
     };
-    let ok = info.checksum.is_some()
-        && info.meta.as_ref() == Some(&meta)
-        && copies::holds(&info, original);
-    if !ok {
+    if ctx
+        .placeholders
+        .is_known(received.bytes, &received.crc64nvme)
+    {
         return Err(format!(
-            "the copy at {key} does not verify ({} bytes, checksum {:?}) against flavor {} v{} ({:?} bytes); the entry stays untagged",
-            info.size, info.checksum, original.id.0, original.version, exact
+            "Kaltura served a placeholder as the original of flavor {} v{}; it was not recorded as a recording (the copy at {key} is not used)",
+            original.id.0, original.version
         ));
     }
+    let record = CopyRecord {
+        key: key.to_string(),
+        version_id: info.version_id.clone(),
+        entry_id: id.0.clone(),
+        flavor_id: original.id.0.clone(),
+        flavor_version: original.version,
+        file_ext: original.file_ext.clone(),
+        bytes: received.bytes,
+        crc64nvme: received.crc64nvme.clone(),
+        sha256: received.sha256.clone(),
+        storage_class: info.storage_class.as_str().to_string(),
+        archived_at: meta.archived_at,
+        tool_version: meta.tool_version.clone(),
+    };
+    // The store's read-back must hold exactly the bytes received (S3: the stored checksum of the
+    // version written; a local directory: the file read again).
+    let readback_agrees = info.size == received.bytes
+        && info.checksum.as_deref() == Some(received.crc64nvme.as_str())
+        && copies::size_agrees(received.bytes, original);
+    if !readback_agrees {
+        return Err(format!(
+            "the copy at {key} does not verify ({} bytes, checksum {:?}) against the {} bytes received for flavor {} v{} ({:?} bytes); the entry stays untagged",
+            info.size, info.checksum, received.bytes, original.id.0, original.version, exact
+        ));
+    }
+    if !store.features().stored_checksums {
+        let (verdict, _) = proof::check(store, &record, Depth::Prove)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Verdict::Bad(why) = &verdict {
+            return Err(format!(
+                "the copy at {key} read back wrong: {why}; the entry stays untagged"
+            ));
+        }
+        if verdict == Verdict::Missing {
+            return Err(format!(
+                "the copy at {key} is gone after writing it; the entry stays untagged"
+            ));
+        }
+    }
+    failpoint::hit("archive.after-put");
+    record::write(store, &record).await.map_err(|e| {
+        format!(
+            "copied to {key}, but its record could not be written: {e}; the entry stays untagged"
+        )
+    })?;
+    failpoint::hit("archive.after-record");
     ctx.journal.record(
         &id.0,
         "verified",
-        json!({"key": key.as_str(), "bytes": info.size, "checksum": info.checksum}),
+        json!({"key": key.as_str(), "version_id": record.version_id, "bytes": record.bytes,
+               "crc64nvme": record.crc64nvme, "sha256": record.sha256}),
     );
     Ok(Some(key.to_string()))
 }

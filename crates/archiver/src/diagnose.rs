@@ -5,8 +5,9 @@ use futures_util::TryStreamExt;
 use kaltura::{FlavorAsset, MediaEntry};
 
 use crate::context::Ctx;
-use crate::copies;
-use crate::store::{ObjectInfo, RestoreStatus};
+use crate::copies::{Copies, Copy};
+use crate::proof::Depth;
+use crate::store::RestoreStatus;
 use crate::tags::{ARCHIVED, REPLACED};
 
 /// Where an entry stands.
@@ -47,6 +48,12 @@ pub enum Anomaly {
     /// The placeholder (or nothing) is in Kaltura and no verified copy exists: the video may be
     /// lost; needs a human.
     NoVerifiedCopy,
+    /// Tagged archived, and the copy of the current original fails its proof (its bytes changed
+    /// in the store, or it is gone): archive again while Kaltura still has the original.
+    CopyFailsProof,
+    /// The placeholder (or nothing) is in Kaltura and every archive copy fails its proof: the
+    /// recording is at risk.
+    AtRisk,
     /// The entry has no original flavor, but a verified copy exists (restore it).
     NoOriginal,
 }
@@ -75,6 +82,12 @@ impl Anomaly {
             Anomaly::NoOriginal => {
                 "the entry has no original flavor but a verified archive copy exists"
             }
+            Anomaly::CopyFailsProof => {
+                "the archive copy of the current original does not hold the archived bytes"
+            }
+            Anomaly::AtRisk => {
+                "AT RISK: the placeholder (or nothing) is in Kaltura and no archive copy holds the archived bytes"
+            }
         }
     }
 
@@ -82,7 +95,10 @@ impl Anomaly {
     pub fn repair(&self) -> &'static str {
         match self {
             Anomaly::CopyWithoutTag => "tag archived_to_s3",
-            Anomaly::TagWithoutCopy | Anomaly::CopyNotCurrent | Anomaly::LegacyCopyOnly => {
+            Anomaly::TagWithoutCopy
+            | Anomaly::CopyNotCurrent
+            | Anomaly::LegacyCopyOnly
+            | Anomaly::CopyFailsProof => {
                 "archive the current original again (a new verified copy; old copies stay)"
             }
             Anomaly::PlaceholderWithoutTag => "add the missing tags",
@@ -91,6 +107,7 @@ impl Anomaly {
             }
             Anomaly::NoVerifiedCopy => "nothing automatic: find the video (older bucket versions, backups) and re-upload it",
             Anomaly::NoOriginal => "restore the copy into Kaltura",
+            Anomaly::AtRisk => "nothing automatic: keep the bad copy; on a versioned bucket an older object version may hold the bytes (`verify` lists them); otherwise find the recording in backups or with its owner and re-upload it",
         }
     }
 }
@@ -104,12 +121,12 @@ pub struct Diagnosis {
     pub original: Option<FlavorAsset>,
     /// Whether the original is a placeholder we wrote.
     pub placeholder: bool,
-    /// The verified copy that holds the current original (real video), if any.
-    pub matching: Option<ObjectInfo>,
+    /// The proven copy that holds the current original (real video), if any.
+    pub matching: Option<Copy>,
     /// The copy to restore from (placeholder or no original), if any.
-    pub restore_from: Option<ObjectInfo>,
-    /// Every copy, when they were listed (replaced entries and anomalies).
-    pub copies: Vec<ObjectInfo>,
+    pub restore_from: Option<Copy>,
+    /// Every copy, checked.
+    pub copies: Copies,
     /// The state.
     pub state: State,
 }
@@ -117,7 +134,7 @@ pub struct Diagnosis {
 impl Diagnosis {
     /// Whether the copy to restore from is a legacy one (no metadata or checksum).
     pub fn legacy(&self) -> bool {
-        self.restore_from.as_ref().is_some_and(|c| !c.verified())
+        self.restore_from.as_ref().is_some_and(Copy::unrecorded)
     }
 }
 
@@ -138,11 +155,13 @@ pub async fn is_placeholder(ctx: &Ctx, flavor: &FlavorAsset) -> Result<bool, Str
     Ok(ctx.placeholders.matches(&parts.concat()))
 }
 
-/// Diagnoses one entry, given its original flavor as listed with the page.
+/// Diagnoses one entry, given its original flavor as listed with the page; its copies are
+/// checked to `depth`.
 pub async fn diagnose(
     ctx: &Ctx,
     entry: &MediaEntry,
     original: Option<&FlavorAsset>,
+    depth: Depth,
 ) -> Result<Diagnosis, String> {
     let store = ctx.store.as_ref();
     let id = &entry.id.0;
@@ -153,7 +172,7 @@ pub async fn diagnose(
         placeholder: false,
         matching: None,
         restore_from: None,
-        copies: Vec::new(),
+        copies: Copies::default(),
         state: State::Initial,
     };
     if entry.media_type == 2 {
@@ -172,47 +191,53 @@ pub async fn diagnose(
         }
         None => None,
     };
+    if real.is_none() && !d.placeholder && original.is_some() && ready.is_none() {
+        d.state = State::NotApplicable("the original flavor is not READY".into());
+        return Ok(d);
+    }
+    d.copies = Copies::load(store, id, depth, &ctx.placeholders)
+        .await
+        .map_err(|e| e.to_string())?;
     if let Some(o) = real {
-        d.matching = copies::matching(store, id, o)
+        d.matching = d
+            .copies
+            .matching(store, id, o)
             .await
-            .map_err(|e| e.to_string())?;
-        let need_list = replaced || (archived && d.matching.is_none());
-        if need_list {
-            d.copies = copies::all(store, id).await.map_err(|e| e.to_string())?;
-        }
+            .map_err(|e| e.to_string())?
+            .cloned();
+        let copies = &d.copies;
         d.state = match (archived, replaced, &d.matching) {
             (_, true, _) => State::Anomaly(Anomaly::ReplacedTagOnRealVideo),
             (true, false, Some(_)) => State::Archived,
             (false, false, Some(_)) => State::Anomaly(Anomaly::CopyWithoutTag),
             (false, false, None) => State::Initial,
-            (true, false, None) if d.copies.is_empty() => State::Anomaly(Anomaly::TagWithoutCopy),
-            (true, false, None) if d.copies.iter().all(|c| c.meta.is_none()) => {
+            (true, false, None) if !copies.bad_of(o).is_empty() => {
+                State::Anomaly(Anomaly::CopyFailsProof)
+            }
+            (true, false, None) if copies.is_empty() => State::Anomaly(Anomaly::TagWithoutCopy),
+            (true, false, None) if copies.list.iter().all(Copy::unrecorded) => {
                 State::Anomaly(Anomaly::LegacyCopyOnly)
             }
             (true, false, None) => State::Anomaly(Anomaly::CopyNotCurrent),
         };
         return Ok(d);
     }
-    // The placeholder, or no usable original.
-    if !d.placeholder && original.is_some() && ready.is_none() {
-        d.state = State::NotApplicable("the original flavor is not READY".into());
-        return Ok(d);
-    }
-    d.copies = copies::all(store, id).await.map_err(|e| e.to_string())?;
-    // A legacy copy (from the reference tool) is still the video: restore from it when no
-    // verified copy exists; health flags it.
-    d.restore_from = copies::newest_verified(&d.copies)
-        .or(d.copies.last())
-        .cloned();
+    // The placeholder, or no original: restore from the newest proven copy; a legacy copy (the
+    // reference tool's) is still the video when no proven one exists — health flags it.
+    d.restore_from = d.copies.restore_source().cloned();
+    let some_copies = !d.copies.is_empty();
     d.state = match (&d.restore_from, d.placeholder) {
+        (None, _) if some_copies => State::Anomaly(Anomaly::AtRisk),
         (None, true) => State::Anomaly(Anomaly::NoVerifiedCopy),
-        (None, false) if archived || replaced || !d.copies.is_empty() => {
-            State::Anomaly(Anomaly::NoVerifiedCopy)
-        }
+        (None, false) if archived || replaced => State::Anomaly(Anomaly::NoVerifiedCopy),
         (None, false) => State::NotApplicable("no original flavor and no archive copy".into()),
         (Some(_), false) => State::Anomaly(Anomaly::NoOriginal),
         (Some(c), true) if archived && replaced => {
-            if c.restore == RestoreStatus::Thawing {
+            let thawing = c
+                .info
+                .as_ref()
+                .is_some_and(|i| i.restore == RestoreStatus::Thawing);
+            if thawing {
                 State::Thawing
             } else {
                 State::Replaced

@@ -168,7 +168,13 @@ async fn one(
     entry: &MediaEntry,
     original: Option<&FlavorAsset>,
 ) -> (EntryId, String, Step) {
-    let d = match diagnose(ctx, entry, original).await {
+    // Commands that judge copies prove them (a local copy is read again); the others decide on
+    // a quick check, and prove right before any destructive step.
+    let depth = match command {
+        Command::Health | Command::Repair => crate::proof::Depth::Prove,
+        _ => crate::proof::Depth::Quick,
+    };
+    let d = match diagnose(ctx, entry, original, depth).await {
         Ok(d) => d,
         Err(e) => {
             let step = Outcome::Failed(format!("could not read its state: {e}")).into();
@@ -189,7 +195,15 @@ async fn one(
 /// Health: the state, or the anomaly with what repair would do.
 pub fn health(d: &Diagnosis) -> Outcome {
     match &d.state {
-        State::Anomaly(a) => Outcome::Anomaly(format!("{} (repair: {})", a.describe(), a.repair())),
+        State::Anomaly(a) => {
+            let problems = d.copies.problems();
+            let seen = if problems.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", problems.join("; "))
+            };
+            Outcome::Anomaly(format!("{}{seen} (repair: {})", a.describe(), a.repair()))
+        }
         _ if d.legacy() => Outcome::Anomaly(
             "the only copy is a legacy one (no metadata or checksum); it restores, but is unverified"
                 .into(),
@@ -208,14 +222,15 @@ async fn repair(ctx: &Ctx, d: &Diagnosis) -> Step {
         Anomaly::CopyWithoutTag
         | Anomaly::TagWithoutCopy
         | Anomaly::CopyNotCurrent
-        | Anomaly::LegacyCopyOnly => archive::archive(ctx, d).await.into(),
+        | Anomaly::LegacyCopyOnly
+        | Anomaly::CopyFailsProof => archive::archive(ctx, d).await.into(),
         Anomaly::PlaceholderWithoutTag => {
             replace::finish_tags(ctx, &d.entry, "added the missing tags")
                 .await
                 .into()
         }
         Anomaly::ReplacedTagOnRealVideo | Anomaly::NoOriginal => restore::restore(ctx, d).await,
-        Anomaly::NoVerifiedCopy => {
+        Anomaly::NoVerifiedCopy | Anomaly::AtRisk => {
             Outcome::Failed(format!("{}: {}", a.describe(), a.repair())).into()
         }
     }

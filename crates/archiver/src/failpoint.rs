@@ -9,8 +9,10 @@ pub const VAR: &str = "KALTURA_ARCHIVER_FAILPOINT";
 /// partners without the entry-replacement feature).
 pub const ALL: &[&str] = &[
     "archive.after-put",
+    "archive.after-record",
     "archive.after-tag",
     "replace.after-upload",
+    "replace.after-proof",
     "replace.after-delete-flavors",
     "replace.after-update-content",
     "replace.after-tag",

@@ -1,7 +1,8 @@
 //! kaltura-archiver's domain: which entries a command works on ([`selection`]), the state of an
 //! entry ([`diagnose`]), the transitions ([`archive`], [`replace`], [`restore`]), the engine that
 //! runs them with bounded concurrency ([`engine`]), the archive stores ([`store`]) and where
-//! copies live in them ([`copies`]), the run journal ([`journal`]), library statistics
+//! copies live in them ([`copies`]), what each copy holds ([`record`]) and how that is proven
+//! ([`proof`]), the run journal ([`journal`]), library statistics
 //! ([`stats`]), and the placeholder video ([`placeholder`]).
 
 pub mod archive;
@@ -14,6 +15,8 @@ pub mod journal;
 pub mod lock;
 pub mod outcome;
 pub mod placeholder;
+pub mod proof;
+pub mod record;
 pub mod replace;
 pub mod restore;
 pub mod selection;

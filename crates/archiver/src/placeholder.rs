@@ -4,6 +4,9 @@
 
 use std::path::Path;
 
+use crate::store::checksum::{Digest, Digests};
+use crate::store::{read_json, ArchiveStore, ObjectKey};
+
 /// The built-in placeholder (MP4, H.264, 1280×720, 10 s).
 pub const DEFAULT: &[u8] = include_bytes!("../../../assets/placeholder.mp4");
 
@@ -54,26 +57,84 @@ impl std::fmt::Display for Placeholder {
     }
 }
 
-/// The placeholder in use and how to recognise any placeholder we may have written: by exact
-/// size first, then by checksum of the bytes.
+/// Where the placeholders that runs used are recorded in the store (one small record each,
+/// named by the SHA-256 of the video).
+pub const RECORDS_PREFIX: &str = "placeholders/";
+
+/// The record of a placeholder a run used: enough to recognise it for ever after.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PlaceholderRecord {
+    /// Byte count.
+    pub bytes: u64,
+    /// CRC64NVME (base64 of the big-endian value).
+    pub crc64nvme: String,
+    /// SHA-256 (hex).
+    pub sha256: String,
+    /// When a run first used it (Unix seconds).
+    pub first_used_at: i64,
+}
+
+/// The placeholder in use and how to recognise any placeholder we may have written — the
+/// built-in one, the configured one, and every one recorded in the store: by exact size first,
+/// then by checksum of the bytes.
 #[derive(Debug, Clone)]
 pub struct Placeholders {
     current: bytes::Bytes,
+    digest: Digest,
     known: Vec<(u64, String)>,
 }
 
 impl Placeholders {
     /// The placeholder to write (`bytes`), recognising it and the built-in one.
     pub fn new(bytes: Vec<u8>) -> Self {
-        let mut known = vec![fingerprint(&bytes)];
-        let builtin = fingerprint(DEFAULT);
-        if !known.contains(&builtin) {
-            known.push(builtin);
-        }
-        Placeholders {
+        let digest = Digests::of(&bytes);
+        let mut p = Placeholders {
             current: bytes::Bytes::from(bytes),
-            known,
+            known: Vec::new(),
+            digest,
+        };
+        p.know(p.digest.bytes, p.digest.crc64nvme.clone());
+        let builtin = Digests::of(DEFAULT);
+        p.know(builtin.bytes, builtin.crc64nvme);
+        p
+    }
+
+    fn know(&mut self, bytes: u64, crc: String) {
+        if !self.known.iter().any(|(n, c)| *n == bytes && *c == crc) {
+            self.known.push((bytes, crc));
         }
+    }
+
+    /// Adds every placeholder recorded in the store, so that entries replaced with an earlier
+    /// `PLACEHOLDER_VIDEO` are still recognised.
+    pub async fn load_recorded(&mut self, store: &dyn ArchiveStore) -> Result<usize, String> {
+        let keys = store
+            .list(RECORDS_PREFIX)
+            .await
+            .map_err(|e| e.to_string())?;
+        for key in &keys {
+            let r: PlaceholderRecord = read_json(store, key).await.map_err(|e| e.to_string())?;
+            self.know(r.bytes, r.crc64nvme);
+        }
+        Ok(keys.len())
+    }
+
+    /// Records the placeholder in use in the store, once (an existing record is kept).
+    pub async fn record_current(&self, store: &dyn ArchiveStore, now: i64) -> Result<(), String> {
+        let key = ObjectKey::new(format!("{RECORDS_PREFIX}{}.json", self.digest.sha256))
+            .map_err(|e| e.to_string())?;
+        let rec = PlaceholderRecord {
+            bytes: self.digest.bytes,
+            crc64nvme: self.digest.crc64nvme.clone(),
+            sha256: self.digest.sha256.clone(),
+            first_used_at: now,
+        };
+        let body = serde_json::to_vec_pretty(&rec).map_err(|e| e.to_string())?;
+        store
+            .create_if_absent(&key, bytes::Bytes::from(body))
+            .await
+            .map(|_| ())
+            .map_err(|e| format!("recording the placeholder failed: {e}"))
     }
 
     /// The bytes to upload.
@@ -81,21 +142,26 @@ impl Placeholders {
         self.current.clone()
     }
 
+    /// Digests of the placeholder in use.
+    pub fn digest(&self) -> &Digest {
+        &self.digest
+    }
+
     /// Whether a file of `len` bytes could be a placeholder (a cheap first test).
     pub fn size_matches(&self, len: u64) -> bool {
         self.known.iter().any(|(n, _)| *n == len)
     }
 
+    /// Whether bytes of this count and CRC64NVME are a known placeholder.
+    pub fn is_known(&self, len: u64, crc64nvme: &str) -> bool {
+        self.known.iter().any(|(n, c)| *n == len && c == crc64nvme)
+    }
+
     /// Whether these bytes are a placeholder.
     pub fn matches(&self, data: &[u8]) -> bool {
-        self.known.contains(&fingerprint(data))
+        let d = Digests::of(data);
+        self.is_known(d.bytes, &d.crc64nvme)
     }
-}
-
-fn fingerprint(data: &[u8]) -> (u64, String) {
-    let mut c = crate::store::checksum::Crc64::default();
-    c.update(data);
-    (data.len() as u64, c.base64())
 }
 
 #[cfg(test)]

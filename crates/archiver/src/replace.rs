@@ -1,7 +1,8 @@
-//! `replace`: archived → replaced. Only when a verified copy matches the CURRENT original and the
-//! entry is old and unplayed enough: uploads the placeholder and replaces the content with it
-//! (`media.updateContent`), then — once Kaltura has converted it, polled in batches by the
-//! engine — tags `flavors_deleted` and sets a thumbnail.
+//! `replace`: archived → replaced. Only when a proven copy matches the CURRENT original and the
+//! entry is old and unplayed enough: uploads the placeholder; then, immediately before the
+//! destructive call, checks again that the original is the same flavor version and proves the
+//! copy's bytes; only then replaces the content (`media.updateContent`). Once Kaltura has
+//! converted it (polled in batches by the engine) it tags `flavors_deleted` and sets a thumbnail.
 
 use serde_json::json;
 
@@ -9,9 +10,11 @@ use kaltura::content::replacement_status;
 use kaltura::MediaEntry;
 
 use crate::context::Ctx;
+use crate::copies::Copy;
 use crate::diagnose::{Anomaly, Diagnosis, State};
 use crate::failpoint;
 use crate::outcome::{Outcome, Pending, PendingKind, Step};
+use crate::proof::{self, Depth, Verdict};
 use crate::tags::{ARCHIVED, REPLACED};
 
 /// Runs `replace` for a diagnosed entry.
@@ -42,6 +45,13 @@ pub async fn replace(ctx: &Ctx, d: &Diagnosis) -> Step {
             None => Outcome::Skipped(format!("{}; run repair", a.describe())).into(),
         },
         State::Initial => Outcome::Skipped("not archived yet: run archive first".into()).into(),
+        // The one copy that would be left fails its proof: refuse loudly.
+        State::Anomaly(a @ Anomaly::CopyFailsProof) => Outcome::Failed(format!(
+            "refused: {} ({}); nothing was changed in Kaltura; run repair to archive it again",
+            a.describe(),
+            d.copies.problems().join("; ")
+        ))
+        .into(),
         State::Anomaly(
             a @ (Anomaly::CopyNotCurrent | Anomaly::TagWithoutCopy | Anomaly::LegacyCopyOnly),
         ) => Outcome::Skipped(format!(
@@ -57,28 +67,33 @@ pub async fn replace(ctx: &Ctx, d: &Diagnosis) -> Step {
     }
 }
 
-/// The verified copy of an entry tagged archived whose content is gone, if that is the case.
-fn emptied_but_archived(d: &Diagnosis) -> Option<&crate::store::ObjectInfo> {
+/// The proven copy of an entry tagged archived whose content is gone, if that is the case.
+fn emptied_but_archived(d: &Diagnosis) -> Option<&Copy> {
     d.restore_from
         .as_ref()
-        .filter(|c| c.verified() && d.entry.has_tag(ARCHIVED))
+        .filter(|c| c.good() && d.entry.has_tag(ARCHIVED))
 }
 
-/// Uploads the placeholder and starts replacing `what` with it; `copy` is the verified copy.
-async fn start(ctx: &Ctx, d: &Diagnosis, copy: &crate::store::ObjectInfo, what: String) -> Step {
+/// Uploads the placeholder and starts replacing `what` with it; `copy` is the proven copy.
+async fn start(ctx: &Ctx, d: &Diagnosis, copy: &Copy, what: String) -> Step {
     let id = &d.entry.id;
     let bytes = ctx.placeholders.bytes();
-    let detail =
-        json!({"copy": copy.key.as_str(), "replacing": what, "placeholder_bytes": bytes.len()});
+    let placeholder = ctx.placeholders.digest();
+    let detail = json!({"copy": copy.key.as_str(), "replacing": what,
+                        "placeholder_bytes": bytes.len(), "placeholder_sha256": placeholder.sha256});
     let name = format!("{}-placeholder.mp4", id.0);
     let len = bytes.len() as u64;
     let body: kaltura::ByteStream = Box::pin(futures_util::stream::once(async move { Ok(bytes) }));
-    let started = ctx.gate(
-        id,
-        "replace-content",
-        detail,
-        replace_content(ctx, id, &name, len, body, "replace"),
-    );
+    let started = ctx.gate(id, "replace-content", detail, async {
+        // Every placeholder ever used is recorded before it goes into Kaltura, so that it is
+        // recognised after PLACEHOLDER_VIDEO changes.
+        ctx.placeholders
+            .record_current(ctx.store.as_ref(), ctx.now)
+            .await?;
+        let token = upload(ctx, &name, len, body, "replace").await?;
+        prove_before_replacing(ctx, d, copy).await?;
+        swap_content(ctx, id, &token, "replace").await
+    });
     match started.await {
         Ok(None) => Outcome::Planned(format!(
             "replace {what} with the placeholder (verified copy {})",
@@ -93,30 +108,91 @@ async fn start(ctx: &Ctx, d: &Diagnosis, copy: &crate::store::ObjectInfo, what: 
     }
 }
 
-/// Uploads `body` and starts replacing the entry's content with it (approving the replacement
-/// when the partner requires approval). `stage` names the failpoints passed on the way.
-pub async fn replace_content(
+/// Immediately before the destructive call: the entry's original is still the flavor version
+/// that was diagnosed (a re-upload in between would otherwise be lost), and the copy is proven to
+/// hold its recorded bytes now.
+async fn prove_before_replacing(ctx: &Ctx, d: &Diagnosis, copy: &Copy) -> Result<(), String> {
+    let id = &d.entry.id;
+    if let Some(diagnosed) = &d.original {
+        let now = ctx
+            .client
+            .flavors_of(std::slice::from_ref(id), true)
+            .await
+            .map_err(|e| format!("could not check the original again: {e}"))?;
+        let current = now.iter().find(|f| &f.entry_id == id && f.is_original);
+        let same = current.is_some_and(|f| f.id == diagnosed.id && f.version == diagnosed.version);
+        if !same {
+            return Err(format!(
+                "refused: the original changed since it was checked (was flavor {} v{}, now {}); nothing was replaced; run archive again",
+                diagnosed.id.0,
+                diagnosed.version,
+                current.map_or("none".to_string(), |f| format!("flavor {} v{}", f.id.0, f.version))
+            ));
+        }
+    }
+    let Some(rec) = &copy.record else {
+        return Err(format!(
+            "refused: the copy {} has no record; nothing was replaced",
+            copy.key
+        ));
+    };
+    let (verdict, _) = proof::check(ctx.store.as_ref(), rec, Depth::Prove)
+        .await
+        .map_err(|e| {
+            format!(
+                "refused: could not prove the copy {}: {e}; nothing was replaced",
+                copy.key
+            )
+        })?;
+    match verdict {
+        Verdict::Good { .. } => {
+            failpoint::hit("replace.after-proof");
+            Ok(())
+        }
+        Verdict::Missing => Err(format!(
+            "refused: the copy {} is gone from the store; nothing was replaced; run repair to archive it again",
+            copy.key
+        )),
+        Verdict::Bad(why) => Err(format!(
+            "refused: the copy {} {why}; nothing was replaced; run repair to archive it again",
+            copy.key
+        )),
+    }
+}
+
+/// Uploads `body` into a new upload token; `stage` names the failpoint passed after it.
+pub async fn upload(
     ctx: &Ctx,
-    id: &kaltura::EntryId,
     file_name: &str,
     len: u64,
     body: kaltura::ByteStream,
     stage: &str,
-) -> Result<(), String> {
+) -> Result<String, String> {
     let token = ctx
         .client
         .upload(file_name, len, body)
         .await
         .map_err(|e| e.to_string())?;
     failpoint::hit(&format!("{stage}.after-upload"));
-    let e = match ctx.client.update_content(id, &token).await {
+    Ok(token)
+}
+
+/// Starts replacing the entry's content with an uploaded token (approving the replacement when
+/// the partner requires approval). `stage` names the failpoints passed on the way.
+pub async fn swap_content(
+    ctx: &Ctx,
+    id: &kaltura::EntryId,
+    token: &str,
+    stage: &str,
+) -> Result<(), String> {
+    let e = match ctx.client.update_content(id, token).await {
         // A partner without the entry-replacement feature: as the reference tool did, delete the
         // entry's flavors (it becomes NO_CONTENT), then add the content. Only reached after the
         // archive copy was verified (replace) or is the source (restore).
         Err(e) if e.code() == Some("FEATURE_FORBIDDEN") => {
             delete_flavors(ctx, id).await?;
             failpoint::hit(&format!("{stage}.after-delete-flavors"));
-            ctx.client.update_content(id, &token).await
+            ctx.client.update_content(id, token).await
         }
         other => other,
     }

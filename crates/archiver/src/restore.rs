@@ -8,11 +8,12 @@ use serde_json::json;
 use kaltura::{FlavorAsset, MediaEntry};
 
 use crate::context::Ctx;
-use crate::copies::{self, SameAs};
+use crate::copies::{self, Copy, SameAs};
 use crate::diagnose::{Anomaly, Diagnosis, State};
 use crate::failpoint;
 use crate::outcome::{Outcome, Pending, PendingKind, Step};
-use crate::replace::replace_content;
+use crate::proof;
+use crate::replace::{swap_content, upload as upload_token};
 use crate::store::{ObjectInfo, RestoreStatus};
 use crate::tags::REPLACED;
 
@@ -37,16 +38,20 @@ pub async fn restore(ctx: &Ctx, d: &Diagnosis) -> Step {
     }
 }
 
-async fn from_copy(ctx: &Ctx, d: &Diagnosis, copy: &ObjectInfo) -> Step {
+async fn from_copy(ctx: &Ctx, d: &Diagnosis, copy: &Copy) -> Step {
     let id = &d.entry.id;
-    match &copy.restore {
+    let Some(info) = &copy.info else {
+        return Outcome::Failed(format!("the copy {} is gone from the store", copy.key)).into();
+    };
+    let version = copy.record.as_ref().and_then(|r| r.version_id.clone());
+    match &info.restore {
         RestoreStatus::Frozen => {
             let (tier, days) = (ctx.settings.restore_tier, ctx.settings.restore_days);
             let detail = json!({"key": copy.key.as_str(), "tier": tier.as_str(), "days": days});
             let r = ctx
                 .gate(id, "thaw", detail, async {
                     ctx.store
-                        .restore(&copy.key, tier, days)
+                        .restore_version(&copy.key, version.as_deref(), tier, days)
                         .await
                         .map_err(|e| e.to_string())
                 })
@@ -56,7 +61,7 @@ async fn from_copy(ctx: &Ctx, d: &Diagnosis, copy: &ObjectInfo) -> Step {
                     "request a {} thaw of {} ({}) for {days} days",
                     tier.as_str(),
                     copy.key,
-                    copy.storage_class.as_str()
+                    info.storage_class.as_str()
                 ))
                 .into(),
                 Ok(Some(_)) => {
@@ -65,7 +70,7 @@ async fn from_copy(ctx: &Ctx, d: &Diagnosis, copy: &ObjectInfo) -> Step {
                         "thaw of {} requested ({} tier: {}); a later run restores it",
                         copy.key,
                         tier.as_str(),
-                        typical_wait(copy, tier)
+                        typical_wait(info, tier)
                     ))
                     .into()
                 }
@@ -76,7 +81,7 @@ async fn from_copy(ctx: &Ctx, d: &Diagnosis, copy: &ObjectInfo) -> Step {
             "{} is thawing ({} tier takes {}); a later run restores it",
             copy.key,
             ctx.settings.restore_tier.as_str(),
-            typical_wait(copy, ctx.settings.restore_tier)
+            typical_wait(info, ctx.settings.restore_tier)
         ))
         .into(),
         RestoreStatus::NotNeeded | RestoreStatus::Thawed { .. } => upload(ctx, d, copy).await,
@@ -94,32 +99,47 @@ fn typical_wait(copy: &ObjectInfo, tier: crate::store::RestoreTier) -> &'static 
     }
 }
 
-/// Streams the copy into an upload token and starts replacing the placeholder with it.
-async fn upload(ctx: &Ctx, d: &Diagnosis, copy: &ObjectInfo) -> Step {
+/// Streams the copy into an upload token and starts replacing the placeholder with it. A
+/// recorded copy is read in its pinned version and must be exactly the recorded bytes, or the
+/// upload fails before anything in Kaltura changes.
+async fn upload(ctx: &Ctx, d: &Diagnosis, copy: &Copy) -> Step {
     let id = &d.entry.id;
     let ext = copy
-        .meta
+        .record
         .as_ref()
-        .map(|m| m.file_ext.clone())
+        .map(|r| r.file_ext.clone())
+        .or_else(|| {
+            copy.info
+                .as_ref()?
+                .meta
+                .as_ref()
+                .map(|m| m.file_ext.clone())
+        })
         .filter(|e| !e.is_empty())
         .unwrap_or_else(|| "mp4".into());
-    let detail = json!({"key": copy.key.as_str(), "bytes": copy.size});
+    let bytes = copy.bytes();
+    let detail = json!({"key": copy.key.as_str(), "bytes": bytes});
     let r = ctx
         .gate(id, "restore-content", detail, async {
-            let body = ctx.store.get(&copy.key).await.map_err(|e| e.to_string())?;
+            let body = match &copy.record {
+                Some(rec) => proof::read(ctx.store.as_ref(), rec).await,
+                None => ctx.store.get(&copy.key).await,
+            }
+            .map_err(|e| e.to_string())?;
             let name = format!("{}.{ext}", id.0);
-            replace_content(ctx, id, &name, copy.size, body, "restore").await
+            let token = upload_token(ctx, &name, bytes, body, "restore").await?;
+            swap_content(ctx, id, &token, "restore").await
         })
         .await;
     match r {
-        Ok(None) => Outcome::Planned(format!(
-            "restore {} ({} bytes) into Kaltura",
-            copy.key, copy.size
-        ))
-        .into(),
+        Ok(None) => {
+            Outcome::Planned(format!("restore {} ({bytes} bytes) into Kaltura", copy.key)).into()
+        }
         Ok(Some(())) => Step::Pending(Pending {
             entry: id.clone(),
-            kind: PendingKind::Restore { copy: copy.clone() },
+            kind: PendingKind::Restore {
+                copy: Box::new(copy.clone()),
+            },
         }),
         Err(e) => Outcome::Failed(e).into(),
     }
@@ -130,17 +150,17 @@ pub async fn finish(
     ctx: &Ctx,
     e: &MediaEntry,
     original: Option<&FlavorAsset>,
-    copy: &ObjectInfo,
+    copy: &Copy,
 ) -> Outcome {
     let Some(o) = original else {
         return Outcome::Failed("after the restore the entry has no original flavor".into());
     };
-    if o.exact_bytes() != Some(copy.size) {
+    if o.exact_bytes() != Some(copy.bytes()) {
         return Outcome::Failed(format!(
             "after the restore Kaltura reports {:?} bytes for the original, the copy {} has {}; left tagged {REPLACED}",
             o.exact_bytes(),
             copy.key,
-            copy.size
+            copy.bytes()
         ));
     }
     record_and_untag(ctx, e, o, copy, "restored").await
@@ -151,8 +171,8 @@ async fn untag_real(ctx: &Ctx, d: &Diagnosis) -> Outcome {
     let Some(o) = &d.original else {
         return Outcome::Skipped("no original flavor".into());
     };
-    let newest = copies::newest_verified(&d.copies);
-    match newest.filter(|c| o.exact_bytes() == Some(c.size)) {
+    let newest = d.copies.list.iter().rev().find(|c| c.good());
+    match newest.filter(|c| o.exact_bytes() == Some(c.bytes())) {
         Some(c) => record_and_untag(ctx, &d.entry, o, c, "finished an interrupted restore").await,
         None => match ctx.set_tag(&d.entry, REPLACED, false).await {
             Ok(()) if ctx.settings.execute => Outcome::Done(
@@ -170,14 +190,14 @@ async fn record_and_untag(
     ctx: &Ctx,
     e: &MediaEntry,
     o: &FlavorAsset,
-    copy: &ObjectInfo,
+    copy: &Copy,
     what: &str,
 ) -> Outcome {
-    if let Some(checksum) = copy.checksum.clone().filter(|_| copy.verified()) {
+    if let Some(rec) = copy.record.as_ref().filter(|_| copy.good()) {
         let same = SameAs {
             copy: copy.key.to_string(),
-            bytes: copy.size,
-            checksum,
+            bytes: rec.bytes,
+            checksum: rec.crc64nvme.clone(),
             restored_at: crate::time::now(),
         };
         let detail = json!({"flavor": o.id.0, "version": o.version, "copy": copy.key.as_str()});

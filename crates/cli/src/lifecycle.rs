@@ -12,6 +12,7 @@ use archiver::engine::{self, Command, Report};
 use archiver::journal::{self, Journal};
 use archiver::outcome::Summary;
 use archiver::placeholder::{Placeholder, Placeholders};
+use archiver::proof::{Depth, Verdict};
 use archiver::selection::{Flavors, Walker};
 use archiver::shard::Shard;
 use archiver::store::local::LocalStore;
@@ -32,7 +33,13 @@ use crate::output::RowWriter;
 /// Opens the configured archive store.
 pub async fn open_store(a: &StoreArgs) -> Result<Arc<dyn ArchiveStore>, Failure> {
     if let Some(dir) = &a.archive_dir {
-        return Ok(Arc::new(LocalStore::new(dir.clone())?));
+        let store = LocalStore::new(dir.clone())?;
+        // Temporary files of killed runs would otherwise stay for ever.
+        let swept = store.sweep_stale_temp_files().await?;
+        if swept > 0 {
+            tracing::info!(swept, "removed temporary files left by killed runs");
+        }
+        return Ok(Arc::new(store));
     }
     let Some(bucket) = a.bucket.as_deref().filter(|b| !b.is_empty()) else {
         return Err(Failure::Usage(
@@ -54,11 +61,20 @@ pub async fn open_store(a: &StoreArgs) -> Result<Arc<dyn ArchiveStore>, Failure>
     Ok(Arc::new(store))
 }
 
-fn placeholders(p: Option<&std::path::Path>) -> Result<Placeholders, Failure> {
+/// The placeholder to write, recognising every placeholder recorded in the store.
+async fn placeholders(
+    p: Option<&std::path::Path>,
+    store: &dyn ArchiveStore,
+) -> Result<Placeholders, Failure> {
     let bytes = Placeholder::from_setting(p)
         .bytes()
         .map_err(Failure::Usage)?;
-    Ok(Placeholders::new(bytes))
+    let mut placeholders = Placeholders::new(bytes);
+    placeholders
+        .load_recorded(store)
+        .await
+        .map_err(Failure::Store)?;
+    Ok(placeholders)
 }
 
 /// The selection a command uses when no filter is given: the scheduled policy for N years.
@@ -134,10 +150,14 @@ pub(crate) async fn open(
 ) -> Result<Opened, Failure> {
     let mut settings = settings(run)?;
     settings.shard = shard;
-    let placeholders = placeholders(run.placeholder.as_deref())?;
+    // The placeholder file is checked before any network call.
+    Placeholder::from_setting(run.placeholder.as_deref())
+        .bytes()
+        .map_err(Failure::Usage)?;
     let kaltura = connect(k)?;
     kaltura.client.login().await.map_err(|e| kaltura.fail(&e))?;
     let store = open_store(store).await?;
+    let placeholders = placeholders(run.placeholder.as_deref(), store.as_ref()).await?;
     Ok(opened(kaltura, store, placeholders, settings, journal_name))
 }
 
@@ -311,7 +331,7 @@ async fn diagnose_one(kaltura: &Kaltura, ctx: &Ctx, id: &str) -> Result<Diagnosi
         .await
         .map_err(fail)?;
     let original = flavors.into_iter().find(|f| f.is_original);
-    diagnose(ctx, &entry, original.as_ref())
+    diagnose(ctx, &entry, original.as_ref(), Depth::Prove)
         .await
         .map_err(Failure::Store)
 }
@@ -353,11 +373,54 @@ fn next_step(ctx: &Ctx, d: &Diagnosis) -> String {
     }
 }
 
+/// One copy in words: size, class, whether it can be read, what it holds and what its proof
+/// found.
+fn copy_line(c: &archiver::copies::Copy) -> String {
+    use archiver::store::RestoreStatus;
+    let Some(info) = &c.info else {
+        let why = c.problem().unwrap_or_default();
+        return format!("MISSING ({why})");
+    };
+    let readable = match &info.restore {
+        RestoreStatus::NotNeeded => "readable".to_string(),
+        RestoreStatus::Frozen => "frozen (needs a thaw)".to_string(),
+        RestoreStatus::Thawing => "thaw in progress".to_string(),
+        RestoreStatus::Thawed { until } => {
+            format!("thawed until {}", until.as_deref().unwrap_or("?"))
+        }
+    };
+    let what = match &c.record {
+        Some(r) => format!(
+            "flavor {} v{}, archived {}, SHA-256 {}",
+            r.flavor_id,
+            r.flavor_version,
+            date(r.archived_at),
+            r.sha256
+        ),
+        None => "no record (a legacy or interrupted copy)".into(),
+    };
+    let proof = match (&c.verdict, c.placeholder) {
+        (_, true) => "a PLACEHOLDER, not a recording".to_string(),
+        (None, false) => "UNVERIFIED".to_string(),
+        (Some(Verdict::Good { read: true }), false) => "proven (read and hashed)".to_string(),
+        (Some(Verdict::Good { read: false }), false) => {
+            "proven (the store's checksum of the pinned version)".to_string()
+        }
+        (Some(Verdict::Missing), false) => "MISSING".to_string(),
+        (Some(Verdict::Bad(why)), false) => format!("FAILS ITS PROOF: {why}"),
+    };
+    format!(
+        "{} bytes, {}, {readable}, {what}, {proof}",
+        c.bytes(),
+        info.storage_class.as_str()
+    )
+}
+
 /// `explain ENTRY_ID`.
 pub async fn explain(k: &KalturaArgs, a: &ExplainArgs) -> Result<i32, Failure> {
-    let placeholders = placeholders(a.placeholder.as_deref())?;
     let kaltura = connect(k)?;
     let store = open_store(&a.store).await?;
+    let placeholders = placeholders(a.placeholder.as_deref(), store.as_ref()).await?;
     let o = looking(&kaltura, store.clone(), placeholders, a.years);
     let ctx = &o.ctx;
     let d = diagnose_one(&kaltura, ctx, &a.entry_id).await?;
@@ -404,48 +467,14 @@ pub async fn explain(k: &KalturaArgs, a: &ExplainArgs) -> Result<i32, Failure> {
         )?,
         None => writeln!(out, "original    none")?,
     }
-    let mut copies = d.copies.clone();
-    if copies.is_empty() {
-        copies = archiver::copies::all(store.as_ref(), &e.id.0).await?;
-    }
-    if copies.is_empty() {
+    if d.copies.is_empty() {
         writeln!(out, "archive     no copy in {store}")?;
     }
-    for c in &copies {
-        let what = match &c.meta {
-            Some(m) => format!(
-                "flavor {} v{}, archived {}",
-                m.flavor_id,
-                m.flavor_version,
-                date(m.archived_at)
-            ),
-            None => "legacy copy (no metadata)".into(),
-        };
-        let restore = match &c.restore {
-            archiver::store::RestoreStatus::NotNeeded => "readable".to_string(),
-            archiver::store::RestoreStatus::Frozen => "frozen (needs a thaw)".to_string(),
-            archiver::store::RestoreStatus::Thawing => "thaw in progress".to_string(),
-            archiver::store::RestoreStatus::Thawed { until } => {
-                format!("thawed until {}", until.as_deref().unwrap_or("?"))
-            }
-        };
-        let verified = if c.verified() {
-            "verified"
-        } else {
-            "UNVERIFIED"
-        };
-        let current = if d.matching.as_ref().is_some_and(|m| m.key == c.key) {
-            ", matches the current original"
-        } else {
-            ""
-        };
-        writeln!(
-            out,
-            "archive     {} in {store}: {} bytes, {}, {restore}, {what}, {verified}{current}",
-            c.key,
-            c.size,
-            c.storage_class.as_str()
-        )?;
+    for c in &d.copies.list {
+        writeln!(out, "archive     {} in {store}: {}", c.key, copy_line(c))?;
+        if d.matching.as_ref().is_some_and(|m| m.key == c.key) {
+            writeln!(out, "            ↳ holds the current original")?;
+        }
     }
     writeln!(out, "state       {}", state_name(&d.state))?;
     match &d.state {
@@ -475,9 +504,9 @@ pub async fn explain(k: &KalturaArgs, a: &ExplainArgs) -> Result<i32, Failure> {
 /// `download --id`.
 pub async fn download(k: &KalturaArgs, a: &DownloadArgs) -> Result<i32, Failure> {
     use futures_util::StreamExt;
-    let placeholders = placeholders(a.placeholder.as_deref())?;
     let kaltura = connect(k)?;
     let store = open_store(&a.store).await?;
+    let placeholders = placeholders(a.placeholder.as_deref(), store.as_ref()).await?;
     let o = looking(&kaltura, store.clone(), placeholders, 3.0);
     let d = diagnose_one(&kaltura, &o.ctx, &a.entry_id).await?;
     let id: &EntryId = &d.entry.id;
@@ -497,10 +526,13 @@ pub async fn download(k: &KalturaArgs, a: &DownloadArgs) -> Result<i32, Failure>
                 format!("Kaltura flavor {} v{}", o.id.0, o.version),
             ),
             (None, Some(c)) => (
-                store.get(&c.key).await?,
-                c.meta
+                match &c.record {
+                    Some(rec) => archiver::proof::read(store.as_ref(), rec).await?,
+                    None => store.get(&c.key).await?,
+                },
+                c.record
                     .as_ref()
-                    .map(|m| m.file_ext.clone())
+                    .map(|r| r.file_ext.clone())
                     .unwrap_or_default(),
                 format!("archive copy {} in {store}", c.key),
             ),

@@ -1,5 +1,6 @@
-//! The archive checksum: CRC64NVME, the full-object checksum S3 supports for multipart uploads,
-//! written as base64 of the big-endian value (as S3 reports it).
+//! The archive checksums: CRC64NVME, the full-object checksum S3 supports for multipart uploads,
+//! written as base64 of the big-endian value (as S3 reports it); and SHA-256, the content
+//! identity recorded for humans and as tamper evidence ([`Digests`]).
 
 use base64::Engine;
 use bytes::Bytes;
@@ -46,6 +47,79 @@ impl Crc64 {
     pub fn base64(&self) -> String {
         base64::engine::general_purpose::STANDARD.encode(self.digest.finalize().to_be_bytes())
     }
+}
+
+/// What the tool computes over a stream of bytes: the byte count, CRC64NVME and SHA-256.
+#[derive(Clone, Default)]
+pub struct Digests {
+    crc: Crc64,
+    sha: sha2::Sha256,
+}
+
+impl std::fmt::Debug for Digests {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Digests({} bytes)", self.crc.bytes())
+    }
+}
+
+/// The digests of a whole stream, finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Digest {
+    /// Byte count.
+    pub bytes: u64,
+    /// CRC64NVME, base64 of the big-endian value.
+    pub crc64nvme: String,
+    /// SHA-256, lower-case hex.
+    pub sha256: String,
+}
+
+impl Digests {
+    /// Adds bytes.
+    pub fn update(&mut self, data: &[u8]) {
+        use sha2::Digest as _;
+        self.crc.update(data);
+        self.sha.update(data);
+    }
+
+    /// The digests of everything added.
+    pub fn finish(&self) -> Digest {
+        use sha2::Digest as _;
+        Digest {
+            bytes: self.crc.bytes(),
+            crc64nvme: self.crc.base64(),
+            sha256: hex::encode(self.sha.clone().finalize()),
+        }
+    }
+
+    /// The digests of one buffer.
+    pub fn of(data: &[u8]) -> Digest {
+        let mut d = Digests::default();
+        d.update(data);
+        d.finish()
+    }
+}
+
+/// A stream that computes [`Digests`] of the bytes passing through it; read them with the
+/// returned handle once the stream has ended.
+pub fn tee(body: ByteStream) -> (ByteStream, Arc<Mutex<Digests>>) {
+    let state = Arc::new(Mutex::new(Digests::default()));
+    let seen = state.clone();
+    let stream = body.map(move |chunk: std::io::Result<Bytes>| {
+        if let Ok(c) = &chunk {
+            seen.lock().expect("digest lock").update(c);
+        }
+        chunk
+    });
+    (Box::pin(stream), state)
+}
+
+/// Reads a stream to its end and returns its digests; memory stays at one chunk.
+pub async fn digest_stream(mut body: ByteStream) -> std::io::Result<Digest> {
+    let mut d = Digests::default();
+    while let Some(chunk) = body.next().await {
+        d.update(&chunk?);
+    }
+    Ok(d.finish())
 }
 
 /// Wraps a stream so that, when it ends, its bytes are compared with `expected` (count and
@@ -105,5 +179,15 @@ mod tests {
                 .unwrap(),
         );
         assert_eq!(v, 0xAE8B_1486_0A79_9888);
+    }
+
+    #[test]
+    fn sha256_matches_the_reference_value_of_abc() {
+        let d = Digests::of(b"abc");
+        assert_eq!(
+            d.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(d.bytes, 3);
     }
 }

@@ -1,6 +1,8 @@
 //! The local-directory store: the embedded default, and what on-prem users with a NAS use.
-//! Writes are atomic (temporary file, fsync, rename, fsync of the directory); metadata and
-//! checksum live beside the object in `<key>.meta.json`; nothing ever needs a restore.
+//! Writes are atomic (temporary file, flush, fsync, rename, fsync of the directory); metadata and
+//! checksum live beside the object in `<key>.meta.json`; nothing ever needs a restore. Every
+//! write error is reported, a failed write leaves nothing behind, and temporary files of killed
+//! runs are swept by [`LocalStore::sweep_stale_temp_files`].
 
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -22,6 +24,9 @@ const TMP_PREFIX: &str = ".tmp-";
 const READ_CHUNK: usize = 1 << 20;
 /// Chunks waiting for the writer thread.
 const WRITE_QUEUE: usize = 8;
+/// A temporary file older than this is stale even if a process with its pid is running (pids are
+/// reused).
+const STALE_TEMP_SECS: u64 = 24 * 3600;
 
 /// What the metadata file holds.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -70,7 +75,11 @@ impl LocalStore {
             store: self.to_string(),
             op,
             key: key.clone(),
-            detail: e.to_string(),
+            detail: if e.kind() == std::io::ErrorKind::StorageFull {
+                format!("{e}: the archive disk is full; free space or point ARCHIVE_DIR at a larger disk, then run again (nothing half-written was kept)")
+            } else {
+                e.to_string()
+            },
         }
     }
 
@@ -90,16 +99,37 @@ impl LocalStore {
         dir.join(format!("{TMP_PREFIX}{}-{n}", std::process::id()))
     }
 
-    /// Writes `data` to `path` atomically.
+    /// Writes `data` to `path` atomically; on any error the temporary file is removed.
     async fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
         let dir = path.parent().unwrap_or(Path::new("."));
         let tmp = Self::tmp_path(dir);
-        let mut f = tokio::fs::File::create(&tmp).await?;
-        f.write_all(data).await?;
-        f.sync_all().await?;
-        drop(f);
-        tokio::fs::rename(&tmp, path).await?;
+        // tokio buffers writes: without a flush a failed write (a full disk) is not reported.
+        let written = match write_synced(&tmp, data).await {
+            Ok(()) => tokio::fs::rename(&tmp, path).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = written {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e);
+        }
         sync_dir(dir).await
+    }
+
+    /// Removes temporary files that killed runs left behind: those of processes that no longer
+    /// run, and any older than a day. Returns how many were removed.
+    pub async fn sweep_stale_temp_files(&self) -> Result<usize> {
+        let root = self.root.clone();
+        let store = self.to_string();
+        tokio::task::spawn_blocking(move || sweep(&root))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .and_then(|r| r)
+            .map_err(|e| Error::Backend {
+                store,
+                op: "sweep temporary files in",
+                key: String::new(),
+                detail: e.to_string(),
+            })
     }
 
     async fn read_meta(&self, key: &ObjectKey) -> Result<Option<MetaFile>> {
@@ -109,6 +139,57 @@ impl LocalStore {
             Err(e) => Err(self.io("read metadata", key)(e)),
         }
     }
+}
+
+/// Whether a temporary file name belongs to a run that is gone (or is older than a day).
+fn stale(name: &str, age: std::time::Duration) -> bool {
+    let pid = name
+        .strip_prefix(TMP_PREFIX)
+        .and_then(|rest| rest.split('-').next())
+        .and_then(|p| p.parse::<u32>().ok());
+    let alive = |pid: u32| pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists();
+    age.as_secs() > STALE_TEMP_SECS || pid.is_none_or(|p| !alive(p))
+}
+
+fn sweep(root: &Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                dirs.push(entry.path());
+                continue;
+            }
+            if !name.starts_with(TMP_PREFIX) {
+                continue;
+            }
+            let age = entry
+                .metadata()?
+                .modified()
+                .ok()
+                .and_then(|m| m.elapsed().ok())
+                .unwrap_or_default();
+            if stale(&name, age) {
+                match std::fs::remove_file(entry.path()) {
+                    Ok(()) => removed += 1,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// Writes a whole small file and syncs it, reporting every write error.
+async fn write_synced(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let mut f = tokio::fs::File::create(path).await?;
+    f.write_all(data).await?;
+    f.flush().await?;
+    f.sync_all().await
 }
 
 async fn sync_dir(dir: &Path) -> std::io::Result<()> {
@@ -121,6 +202,7 @@ impl ArchiveStore for LocalStore {
         Features {
             storage_classes: false,
             restore: false,
+            stored_checksums: false,
         }
     }
 
@@ -175,25 +257,36 @@ impl ArchiveStore for LocalStore {
                 return Err(e);
             }
         };
-        tokio::fs::rename(&tmp, &path)
-            .await
-            .map_err(self.io("rename", key))?;
+        if let Err(e) = tokio::fs::rename(&tmp, &path).await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(self.io("rename", key)(e));
+        }
         let meta = MetaFile {
             meta: opts.meta.clone(),
             bytes: crc.bytes(),
             crc64nvme: crc.base64(),
         };
         let json = serde_json::to_vec_pretty(&meta).expect("metadata serializes");
-        Self::write_atomic(&self.meta_path(key), &json)
-            .await
-            .map_err(self.io("write metadata", key))?;
+        if let Err(e) = Self::write_atomic(&self.meta_path(key), &json).await {
+            // The object was written to a free key by this put: without its metadata it is not
+            // a copy, so it goes too (nothing half-written stays).
+            let _ = tokio::fs::remove_file(&path).await;
+            return Err(self.io("write metadata", key)(e));
+        }
         self.head(key).await?.ok_or_else(|| Error::NotFound {
             store: self.to_string(),
             key: key.to_string(),
         })
     }
 
-    async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>> {
+    async fn head_version(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+    ) -> Result<Option<ObjectInfo>> {
+        if version.is_some() {
+            return Ok(None); // a directory keeps no object versions
+        }
         let md = match tokio::fs::metadata(self.path(key)).await {
             Ok(m) if m.is_file() => m,
             Ok(_) => return Ok(None),
@@ -210,14 +303,18 @@ impl ArchiveStore for LocalStore {
             meta: meta.map(|m| m.meta),
             storage_class: StorageClass::Standard,
             restore: RestoreStatus::NotNeeded,
+            version_id: None,
         }))
     }
 
-    async fn get(&self, key: &ObjectKey) -> Result<ByteStream> {
-        let info = self.head(key).await?.ok_or_else(|| Error::NotFound {
-            store: self.to_string(),
-            key: key.to_string(),
-        })?;
+    async fn get_version(&self, key: &ObjectKey, version: Option<&str>) -> Result<ByteStream> {
+        let info = self
+            .head_version(key, version)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                store: self.to_string(),
+                key: key.to_string(),
+            })?;
         let file = tokio::fs::File::open(self.path(key))
             .await
             .map_err(self.io("open", key))?;
@@ -238,16 +335,19 @@ impl ArchiveStore for LocalStore {
         ))
     }
 
-    async fn restore(
+    async fn restore_version(
         &self,
         key: &ObjectKey,
+        version: Option<&str>,
         _tier: RestoreTier,
         _days: u32,
     ) -> Result<RestoreStatus> {
-        self.head(key).await?.ok_or_else(|| Error::NotFound {
-            store: self.to_string(),
-            key: key.to_string(),
-        })?;
+        self.head_version(key, version)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                store: self.to_string(),
+                key: key.to_string(),
+            })?;
         Ok(RestoreStatus::NotNeeded)
     }
 
@@ -298,9 +398,10 @@ impl ArchiveStore for LocalStore {
         // Write aside, then link into place: link fails if the name exists, so exactly one of
         // several concurrent writers wins and nobody ever sees a half-written object.
         let tmp = Self::tmp_path(&dir);
-        tokio::fs::write(&tmp, &body)
-            .await
-            .map_err(self.io("write", key))?;
+        if let Err(e) = write_synced(&tmp, &body).await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(self.io("write", key)(e));
+        }
         let linked = tokio::fs::hard_link(&tmp, &path).await;
         let _ = tokio::fs::remove_file(&tmp).await;
         match linked {

@@ -230,6 +230,8 @@ pub struct ObjectInfo {
     pub storage_class: StorageClass,
     /// Whether it can be read now.
     pub restore: RestoreStatus,
+    /// The object version (S3 buckets with versioning), to pin a copy to exactly these bytes.
+    pub version_id: Option<String>,
 }
 
 impl ObjectInfo {
@@ -260,6 +262,10 @@ pub struct Features {
     pub storage_classes: bool,
     /// Objects can be frozen and need restores.
     pub restore: bool,
+    /// The store keeps a full-object checksum that it validated against the bytes it received
+    /// (S3), so comparing it with a record proves the bytes without reading them. Without it
+    /// (a local directory) a proof re-reads the object.
+    pub stored_checksums: bool,
 }
 
 /// Store errors; the variant says what the caller does next.
@@ -391,16 +397,46 @@ pub trait ArchiveStore: std::fmt::Debug + std::fmt::Display + Send + Sync {
     async fn put(&self, key: &ObjectKey, body: ByteStream, opts: &PutOptions)
         -> Result<ObjectInfo>;
 
-    /// What the store knows about `key`, or `None`.
-    async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>>;
+    /// What the store knows about `key` (its current version), or `None`.
+    async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>> {
+        self.head_version(key, None).await
+    }
+
+    /// What the store knows about one version of `key` (`None`: the current one), or `None`
+    /// when it does not exist.
+    async fn head_version(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+    ) -> Result<Option<ObjectInfo>>;
 
     /// Reads `key` as a stream; the stream ends with an error if the bytes do not match the
     /// recorded checksum. A frozen object fails with [`Error::RestoreFirst`].
-    async fn get(&self, key: &ObjectKey) -> Result<ByteStream>;
+    async fn get(&self, key: &ObjectKey) -> Result<ByteStream> {
+        self.get_version(key, None).await
+    }
+
+    /// Reads one version of `key` (`None`: the current one), as [`ArchiveStore::get`].
+    async fn get_version(&self, key: &ObjectKey, version: Option<&str>) -> Result<ByteStream>;
 
     /// Requests a restore (idempotent: a restore in progress is not an error); returns the status.
-    async fn restore(&self, key: &ObjectKey, tier: RestoreTier, days: u32)
-        -> Result<RestoreStatus>;
+    async fn restore(
+        &self,
+        key: &ObjectKey,
+        tier: RestoreTier,
+        days: u32,
+    ) -> Result<RestoreStatus> {
+        self.restore_version(key, None, tier, days).await
+    }
+
+    /// Requests a restore of one version of `key`, as [`ArchiveStore::restore`].
+    async fn restore_version(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+        tier: RestoreTier,
+        days: u32,
+    ) -> Result<RestoreStatus>;
 
     /// Keys under a prefix.
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectKey>>;

@@ -275,7 +275,7 @@ impl S3Store {
         data: Bytes,
         crc: &Crc64,
         opts: &PutOptions,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         let (sse, kms_key) = self.sse();
         self.client
             .put_object()
@@ -293,7 +293,7 @@ impl S3Store {
             .body(SdkBody::from(data))
             .send()
             .await
-            .map(|_| ())
+            .map(|r| r.version_id().map(str::to_string))
             .map_err(|e| self.error("put", key, e))
     }
 
@@ -305,7 +305,7 @@ impl S3Store {
         part: u64,
         crc: &mut Crc64,
         opts: &PutOptions,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         let (sse, kms_key) = self.sse();
         let create = self
             .client
@@ -325,12 +325,13 @@ impl S3Store {
             .await
             .map_err(|e| self.error("start multipart upload of", key, e))?;
         let upload_id = upload.upload_id().unwrap_or_default().to_string();
-        let result: Result<()> = async {
+        let result: Result<Option<String>> = async {
             let parts = self
                 .upload_parts(key, &upload_id, first, body, part, crc)
                 .await?;
             check_len(self, key, opts.expected_len, crc.bytes())?;
-            self.client
+            let done = self
+                .client
                 .complete_multipart_upload()
                 .bucket(&self.bucket)
                 .key(key)
@@ -345,7 +346,7 @@ impl S3Store {
                 .send()
                 .await
                 .map_err(|e| self.error("complete multipart upload of", key, e))?;
-            Ok(())
+            Ok(done.version_id().map(str::to_string))
         }
         .await;
         if result.is_err() {
@@ -479,6 +480,7 @@ impl ArchiveStore for S3Store {
         Features {
             storage_classes: true,
             restore: true,
+            stored_checksums: true,
         }
     }
 
@@ -501,18 +503,23 @@ impl ArchiveStore for S3Store {
                 key: full.clone(),
                 detail: e.to_string(),
             })?;
-        if (first.len() as u64) < part {
+        let version = if (first.len() as u64) < part {
             check_len(self, &full, opts.expected_len, crc.bytes())?;
-            self.put_small(&full, first, &crc, opts).await?;
+            self.put_small(&full, first, &crc, opts).await?
         } else {
             self.put_multipart(&full, first, &mut body, part, &mut crc, opts)
-                .await?;
-        }
-        // Verify what S3 now holds: byte count and the full-object checksum.
-        let info = self.head(key).await?.ok_or_else(|| Error::NotFound {
-            store: self.to_string(),
-            key: full.clone(),
-        })?;
+                .await?
+        };
+        // Verify what S3 now holds, in the version this put wrote: byte count and the
+        // full-object checksum.
+        let version = version.filter(|v| !v.is_empty() && v != "null");
+        let info = self
+            .head_version(key, version.as_deref())
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                store: self.to_string(),
+                key: full.clone(),
+            })?;
         if info.size != crc.bytes() || info.checksum.as_deref() != Some(crc.base64().as_str()) {
             return Err(Error::Mismatch {
                 store: self.to_string(),
@@ -529,13 +536,18 @@ impl ArchiveStore for S3Store {
         Ok(info)
     }
 
-    async fn head(&self, key: &ObjectKey) -> Result<Option<ObjectInfo>> {
+    async fn head_version(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+    ) -> Result<Option<ObjectInfo>> {
         let full = self.full_key(key);
         let r = match self
             .client
             .head_object()
             .bucket(&self.bucket)
             .key(&full)
+            .set_version_id(version.map(str::to_string))
             .checksum_mode(ChecksumMode::Enabled)
             .send()
             .await
@@ -575,15 +587,23 @@ impl ArchiveStore for S3Store {
             meta,
             storage_class: class,
             restore,
+            // An unversioned bucket answers no version, or "null".
+            version_id: r
+                .version_id()
+                .filter(|v| !v.is_empty() && *v != "null")
+                .map(str::to_string),
         }))
     }
 
-    async fn get(&self, key: &ObjectKey) -> Result<ByteStream> {
+    async fn get_version(&self, key: &ObjectKey, version: Option<&str>) -> Result<ByteStream> {
         let full = self.full_key(key);
-        let info = self.head(key).await?.ok_or_else(|| Error::NotFound {
-            store: self.to_string(),
-            key: full.clone(),
-        })?;
+        let info = self
+            .head_version(key, version)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                store: self.to_string(),
+                key: full.clone(),
+            })?;
         if !info.restore.readable() {
             return Err(Error::RestoreFirst {
                 store: self.to_string(),
@@ -596,6 +616,7 @@ impl ArchiveStore for S3Store {
             .get_object()
             .bucket(&self.bucket)
             .key(&full)
+            .set_version_id(version.map(str::to_string))
             .send()
             .await
             .map_err(|e| self.error("get", &full, e))?;
@@ -612,17 +633,21 @@ impl ArchiveStore for S3Store {
         ))
     }
 
-    async fn restore(
+    async fn restore_version(
         &self,
         key: &ObjectKey,
+        version: Option<&str>,
         tier: RestoreTier,
         days: u32,
     ) -> Result<RestoreStatus> {
         let full = self.full_key(key);
-        let info = self.head(key).await?.ok_or_else(|| Error::NotFound {
-            store: self.to_string(),
-            key: full.clone(),
-        })?;
+        let info = self
+            .head_version(key, version)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                store: self.to_string(),
+                key: full.clone(),
+            })?;
         match info.restore {
             RestoreStatus::NotNeeded | RestoreStatus::Thawing | RestoreStatus::Thawed { .. } => {
                 return Ok(info.restore)
@@ -647,6 +672,7 @@ impl ArchiveStore for S3Store {
             .restore_object()
             .bucket(&self.bucket)
             .key(&full)
+            .set_version_id(version.map(str::to_string))
             .restore_request(request)
             .send()
             .await
@@ -659,7 +685,7 @@ impl ArchiveStore for S3Store {
             Err(e) => return Err(self.error("restore", &full, e)),
         }
         Ok(self
-            .head(key)
+            .head_version(key, version)
             .await?
             .map(|i| i.restore)
             .unwrap_or(RestoreStatus::Thawing))
