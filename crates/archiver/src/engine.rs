@@ -168,11 +168,13 @@ async fn one(
     entry: &MediaEntry,
     original: Option<&FlavorAsset>,
 ) -> (EntryId, String, Step) {
-    // Commands that judge copies prove them (a local copy is read again); the others decide on
-    // a quick check, and prove right before any destructive step.
+    // Commands that judge copies prove them (a local copy is read again): health, repair, and
+    // archive, whose "done before" must not rest on a copy that rotted (under the policy few
+    // archived entries wait unreplaced). Replace proves right before its destructive step;
+    // restore reads the copy against its record as it uploads.
     let depth = match command {
-        Command::Health | Command::Repair => crate::proof::Depth::Prove,
-        _ => crate::proof::Depth::Quick,
+        Command::Archive | Command::Health | Command::Repair => crate::proof::Depth::Prove,
+        Command::Replace | Command::Restore => crate::proof::Depth::Quick,
     };
     let d = match diagnose(ctx, entry, original, depth).await {
         Ok(d) => d,

@@ -25,3 +25,4 @@ pub mod stats;
 pub mod store;
 pub mod tags;
 pub mod time;
+pub mod verify;

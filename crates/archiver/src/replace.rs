@@ -90,8 +90,12 @@ async fn start(ctx: &Ctx, d: &Diagnosis, copy: &Copy, what: String) -> Step {
         ctx.placeholders
             .record_current(ctx.store.as_ref(), ctx.now)
             .await?;
+        // The copy is proven before anything goes to Kaltura; the original is checked again
+        // immediately before the destructive call.
+        prove_copy(ctx, copy).await?;
         let token = upload(ctx, &name, len, body, "replace").await?;
-        prove_before_replacing(ctx, d, copy).await?;
+        original_unchanged(ctx, d).await?;
+        failpoint::hit("replace.after-proof");
         swap_content(ctx, id, &token, "replace").await
     });
     match started.await {
@@ -108,28 +112,32 @@ async fn start(ctx: &Ctx, d: &Diagnosis, copy: &Copy, what: String) -> Step {
     }
 }
 
-/// Immediately before the destructive call: the entry's original is still the flavor version
-/// that was diagnosed (a re-upload in between would otherwise be lost), and the copy is proven to
-/// hold its recorded bytes now.
-async fn prove_before_replacing(ctx: &Ctx, d: &Diagnosis, copy: &Copy) -> Result<(), String> {
+/// The entry's original is still the flavor version that was diagnosed (a re-upload since then
+/// would otherwise be replaced without a copy).
+async fn original_unchanged(ctx: &Ctx, d: &Diagnosis) -> Result<(), String> {
+    let Some(diagnosed) = &d.original else {
+        return Ok(());
+    };
     let id = &d.entry.id;
-    if let Some(diagnosed) = &d.original {
-        let now = ctx
-            .client
-            .flavors_of(std::slice::from_ref(id), true)
-            .await
-            .map_err(|e| format!("could not check the original again: {e}"))?;
-        let current = now.iter().find(|f| &f.entry_id == id && f.is_original);
-        let same = current.is_some_and(|f| f.id == diagnosed.id && f.version == diagnosed.version);
-        if !same {
-            return Err(format!(
-                "refused: the original changed since it was checked (was flavor {} v{}, now {}); nothing was replaced; run archive again",
-                diagnosed.id.0,
-                diagnosed.version,
-                current.map_or("none".to_string(), |f| format!("flavor {} v{}", f.id.0, f.version))
-            ));
-        }
+    let now = ctx
+        .client
+        .flavors_of(std::slice::from_ref(id), true)
+        .await
+        .map_err(|e| format!("could not check the original again: {e}"))?;
+    let current = now.iter().find(|f| &f.entry_id == id && f.is_original);
+    if current.is_some_and(|f| f.id == diagnosed.id && f.version == diagnosed.version) {
+        return Ok(());
     }
+    Err(format!(
+        "refused: the original changed since it was checked (was flavor {} v{}, now {}); nothing was replaced; run archive again",
+        diagnosed.id.0,
+        diagnosed.version,
+        current.map_or("none".to_string(), |f| format!("flavor {} v{}", f.id.0, f.version))
+    ))
+}
+
+/// The copy that is about to become the only one holds, now, exactly its recorded bytes.
+async fn prove_copy(ctx: &Ctx, copy: &Copy) -> Result<(), String> {
     let Some(rec) = &copy.record else {
         return Err(format!(
             "refused: the copy {} has no record; nothing was replaced",
@@ -145,10 +153,7 @@ async fn prove_before_replacing(ctx: &Ctx, d: &Diagnosis, copy: &Copy) -> Result
             )
         })?;
     match verdict {
-        Verdict::Good { .. } => {
-            failpoint::hit("replace.after-proof");
-            Ok(())
-        }
+        Verdict::Good { .. } => Ok(()),
         Verdict::Missing => Err(format!(
             "refused: the copy {} is gone from the store; nothing was replaced; run repair to archive it again",
             copy.key

@@ -84,6 +84,10 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Write one entry's original to a file: from Kaltura, or from the archive when replaced.
     Download(DownloadArgs),
+    /// Prove every copy in the store against its record (the stored checksum of its pinned
+    /// version; with --read-data, the bytes read and hashed wherever they can be read now);
+    /// report corrupt, missing, unrecorded copies and entries AT RISK; exit 1 on any bad copy.
+    Verify(VerifyArgs),
     /// A scheduled job, as the reference's archive.rc / restore.rc / health.rc: counts before,
     /// the work by policy (archive = archive then replace), counts after, a JSON summary line;
     /// exit 1 when entries failed.
@@ -232,6 +236,27 @@ pub struct ExplainArgs {
     /// Placeholder video in use [default: the built-in one].
     #[arg(long, env = "PLACEHOLDER_VIDEO")]
     pub placeholder: Option<PathBuf>,
+}
+
+/// `verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The archive.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Read and hash every copy that can be read now (a local directory, STANDARD, STANDARD_IA,
+    /// GLACIER_IR and thawed copies), not only compare the stored checksums.
+    #[arg(long)]
+    pub read_data: bool,
+    /// Copies checked at once.
+    #[arg(long, env = "JOBS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Placeholder video in use [default: the built-in one].
+    #[arg(long, env = "PLACEHOLDER_VIDEO")]
+    pub placeholder: Option<PathBuf>,
+    /// Format of the per-copy report on stdout.
+    #[arg(long, value_enum, default_value = "tsv")]
+    pub format: Format,
 }
 
 /// `download`.

@@ -330,7 +330,7 @@ pub async fn list(k: &KalturaArgs, a: &ListArgs) -> Result<i32, Failure> {
     Ok(exit::SUCCESS)
 }
 
-fn human_bytes(b: u64) -> String {
+pub(crate) fn human_bytes(b: u64) -> String {
     let units = ["B", "KB", "MB", "GB", "TB", "PB"];
     let mut v = b as f64;
     let mut i = 0;

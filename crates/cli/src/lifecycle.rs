@@ -62,7 +62,7 @@ pub async fn open_store(a: &StoreArgs) -> Result<Arc<dyn ArchiveStore>, Failure>
 }
 
 /// The placeholder to write, recognising every placeholder recorded in the store.
-async fn placeholders(
+pub(crate) async fn placeholders(
     p: Option<&std::path::Path>,
     store: &dyn ArchiveStore,
 ) -> Result<Placeholders, Failure> {

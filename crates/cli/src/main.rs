@@ -10,6 +10,7 @@ mod lifecycle;
 mod output;
 mod progress;
 mod scheduled;
+mod verify;
 
 use clap::Parser;
 
@@ -68,6 +69,7 @@ async fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Repair(a) => lifecycle::run(&cli.kaltura, Engine::Repair, &a).await,
         Command::Explain(a) => lifecycle::explain(&cli.kaltura, &a).await,
         Command::Download(a) => lifecycle::download(&cli.kaltura, &a).await,
+        Command::Verify(a) => verify::verify(&cli.kaltura, &a).await,
         Command::Run(a) => scheduled::run(&cli.kaltura, &a).await,
         Command::Demo(a) => demo::demo(&a).await,
     }
