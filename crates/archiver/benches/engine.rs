@@ -6,6 +6,9 @@
 //! once with `--jobs 8` (override with `ENGINE_BENCH_JOBS`, e.g. `1,4,8`). Reports entries/s,
 //! MiB/s and the speed-up over one job.
 
+mod common;
+
+use common::env_u64;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,13 +20,6 @@ use archiver::selection::{Flavors, Selection, Walker};
 use archiver::store::local::LocalStore;
 use archiver::store::StorageClass;
 use kaltura_sim::{SimConfig, SimServer};
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Archives every READY entry with `jobs` at once; returns (seconds, entries archived, bytes).
 async fn archive_all(sim: &SimServer, jobs: usize) -> (f64, u64, u64) {

@@ -14,6 +14,9 @@
 //!    the simulator.
 //! 5. Kaltura calls per 500 entries for `list` and `health` of `PIPE_CALL_ENTRIES` (10,000).
 
+mod common;
+
+use common::env_u64;
 use futures_util::{StreamExt, TryStreamExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -32,13 +35,6 @@ use kaltura_sim::{SimConfig, SimServer};
 use tokio::io::AsyncWriteExt;
 
 const MIB: u64 = 1 << 20;
-
-fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn client(sim: &SimServer) -> Client {
     Client::builder()

@@ -12,20 +12,16 @@
 //!
 //! `STORE_BENCH_MB` (default 1024) sets the file size of part 1.
 
+mod common;
+
 use archiver::store::local::LocalStore;
 use archiver::store::s3::S3StoreBuilder;
 use archiver::store::{ArchiveMeta, ArchiveStore, ByteStream, ObjectKey, PutOptions, StorageClass};
 use bytes::Bytes;
+use common::{env_u64, peak_rss_mib};
 use std::time::{Duration, Instant};
 
 const MIB: u64 = 1 << 20;
-
-fn env_mb(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn opts(len: u64) -> PutOptions {
     PutOptions {
@@ -92,17 +88,6 @@ fn file_stream(path: std::path::PathBuf) -> ByteStream {
     }))
 }
 
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0.0);
-    kb / 1024.0
-}
-
 fn mbps(bytes: u64, d: Duration) -> f64 {
     bytes as f64 / MIB as f64 / d.as_secs_f64()
 }
@@ -110,7 +95,7 @@ fn mbps(bytes: u64, d: Duration) -> f64 {
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let file_mb = env_mb("STORE_BENCH_MB", 1024);
+    let file_mb = env_u64("STORE_BENCH_MB", 1024);
     let bytes = file_mb * MIB;
     let src = dir.path().join("source.bin");
     {
@@ -178,7 +163,7 @@ async fn main() {
     );
     std::fs::remove_file(&src).unwrap();
 
-    let stream_mb = env_mb("STORE_BENCH_STREAM_MB", 2048);
+    let stream_mb = env_u64("STORE_BENCH_STREAM_MB", 2048);
     let t = Instant::now();
     store
         .put(
@@ -226,7 +211,7 @@ async fn main() {
             .await
             .unwrap();
     }
-    let s3_mb = env_mb("STORE_BENCH_S3_MB", 512);
+    let s3_mb = env_u64("STORE_BENCH_S3_MB", 512);
     let t = Instant::now();
     s3.put(
         &ObjectKey::new("stream").unwrap(),

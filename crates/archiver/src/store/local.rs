@@ -9,8 +9,8 @@ use futures_util::StreamExt;
 use std::path::{Path, PathBuf};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::check_len;
 use super::checksum::{verify_stream, Crc64};
+use super::{check_len, head_existing};
 use super::{
     ArchiveMeta, ArchiveStore, ByteStream, Error, Features, ObjectInfo, ObjectKey, PutOptions,
     RestoreStatus, RestoreTier, Result, StorageClass,
@@ -273,10 +273,7 @@ impl ArchiveStore for LocalStore {
             let _ = tokio::fs::remove_file(&path).await;
             return Err(self.io("write metadata", key)(e));
         }
-        self.head(key).await?.ok_or_else(|| Error::NotFound {
-            store: self.to_string(),
-            key: key.to_string(),
-        })
+        head_existing(self, key, key.as_str(), None).await
     }
 
     async fn head_version(
@@ -308,13 +305,7 @@ impl ArchiveStore for LocalStore {
     }
 
     async fn get_version(&self, key: &ObjectKey, version: Option<&str>) -> Result<ByteStream> {
-        let info = self
-            .head_version(key, version)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                store: self.to_string(),
-                key: key.to_string(),
-            })?;
+        let info = head_existing(self, key, key.as_str(), version).await?;
         let file = tokio::fs::File::open(self.path(key))
             .await
             .map_err(self.io("open", key))?;
@@ -342,12 +333,7 @@ impl ArchiveStore for LocalStore {
         _tier: RestoreTier,
         _days: u32,
     ) -> Result<RestoreStatus> {
-        self.head_version(key, version)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                store: self.to_string(),
-                key: key.to_string(),
-            })?;
+        head_existing(self, key, key.as_str(), version).await?;
         Ok(RestoreStatus::NotNeeded)
     }
 

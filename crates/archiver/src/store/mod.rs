@@ -354,6 +354,22 @@ pub(crate) fn check_len(
     }
 }
 
+/// What the store knows about one version of `key`; [`Error::NotFound`] when it does not exist.
+pub(crate) async fn head_existing(
+    store: &dyn ArchiveStore,
+    key: &ObjectKey,
+    full_key: &str,
+    version: Option<&str>,
+) -> Result<ObjectInfo> {
+    store
+        .head_version(key, version)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            store: store.to_string(),
+            key: full_key.to_string(),
+        })
+}
+
 /// Reads a small object (a record, a lock, a journal) whole.
 pub async fn read_all(store: &dyn ArchiveStore, key: &ObjectKey) -> Result<Bytes> {
     use futures_util::TryStreamExt;

@@ -15,8 +15,8 @@ use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use std::collections::BTreeMap;
 
-use super::check_len;
 use super::checksum::{verify_stream, Crc64};
+use super::{check_len, head_existing};
 use super::{
     ArchiveMeta, ArchiveStore, ByteStream, Error, Features, ObjectInfo, ObjectKey, PutOptions,
     RestoreStatus, RestoreTier, Result, StorageClass,
@@ -513,13 +513,7 @@ impl ArchiveStore for S3Store {
         // Verify what S3 now holds, in the version this put wrote: byte count and the
         // full-object checksum.
         let version = version.filter(|v| !v.is_empty() && v != "null");
-        let info = self
-            .head_version(key, version.as_deref())
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                store: self.to_string(),
-                key: full.clone(),
-            })?;
+        let info = head_existing(self, key, &full, version.as_deref()).await?;
         if info.size != crc.bytes() || info.checksum.as_deref() != Some(crc.base64().as_str()) {
             return Err(Error::Mismatch {
                 store: self.to_string(),
@@ -597,13 +591,7 @@ impl ArchiveStore for S3Store {
 
     async fn get_version(&self, key: &ObjectKey, version: Option<&str>) -> Result<ByteStream> {
         let full = self.full_key(key);
-        let info = self
-            .head_version(key, version)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                store: self.to_string(),
-                key: full.clone(),
-            })?;
+        let info = head_existing(self, key, &full, version).await?;
         if !info.restore.readable() {
             return Err(Error::RestoreFirst {
                 store: self.to_string(),
@@ -641,13 +629,7 @@ impl ArchiveStore for S3Store {
         days: u32,
     ) -> Result<RestoreStatus> {
         let full = self.full_key(key);
-        let info = self
-            .head_version(key, version)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                store: self.to_string(),
-                key: full.clone(),
-            })?;
+        let info = head_existing(self, key, &full, version).await?;
         match info.restore {
             RestoreStatus::NotNeeded | RestoreStatus::Thawing | RestoreStatus::Thawed { .. } => {
                 return Ok(info.restore)
