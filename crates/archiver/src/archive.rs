@@ -12,7 +12,6 @@ use crate::copies;
 use crate::diagnose::{state_name, Anomaly, Diagnosis, State};
 use crate::failpoint;
 use crate::outcome::Outcome;
-use crate::proof::{self, Depth, Verdict};
 use crate::record::{self, CopyRecord};
 use crate::store::checksum;
 use crate::store::{ArchiveMeta, PutOptions};
@@ -116,7 +115,7 @@ async fn put_verified(
             .put(&key, body, &opts)
             .await
             .map_err(|e| e.to_string())?;
-        let received = digests.lock().expect("digest lock").finish();
+        let received = digests.finish().await.map_err(|e| e.to_string())?;
         Ok((info, received))
     });
     let Some((info, received)) = put.await? else {
@@ -145,8 +144,10 @@ async fn put_verified(
         archived_at: meta.archived_at,
         tool_version: meta.tool_version.clone(),
     };
-    // The store's read-back must hold exactly the bytes received (S3: the stored checksum of the
-    // version written; a local directory: the file read again).
+    // The store's read-back must hold exactly the bytes received: S3's stored checksum of the
+    // version written; a local directory's checksum of what its writer wrote (reading the file
+    // again right now would only read the page cache back; the proofs before destructive steps
+    // re-read it).
     let readback_agrees = info.size == received.bytes
         && info.checksum.as_deref() == Some(received.crc64nvme.as_str())
         && copies::size_agrees(received.bytes, original);
@@ -155,21 +156,6 @@ async fn put_verified(
             "the copy at {key} does not verify ({} bytes, checksum {:?}) against the {} bytes received for flavor {} v{} ({:?} bytes); the entry stays untagged",
             info.size, info.checksum, received.bytes, original.id.0, original.version, exact
         ));
-    }
-    if !store.features().stored_checksums {
-        let (verdict, _) = proof::check(store, &record, Depth::Prove)
-            .await
-            .map_err(|e| e.to_string())?;
-        if let Verdict::Bad(why) = &verdict {
-            return Err(format!(
-                "the copy at {key} read back wrong: {why}; the entry stays untagged"
-            ));
-        }
-        if verdict == Verdict::Missing {
-            return Err(format!(
-                "the copy at {key} is gone after writing it; the entry stays untagged"
-            ));
-        }
     }
     failpoint::hit("archive.after-put");
     record::write(store, &record).await.map_err(|e| {

@@ -4,7 +4,7 @@
 //! again and hashed. A copy is never trusted on its own metadata.
 
 use crate::record::CopyRecord;
-use crate::store::checksum::{digest_stream, verify_stream};
+use crate::store::checksum::verify_stream;
 use crate::store::{ArchiveStore, ByteStream, ObjectInfo, ObjectKey, Result};
 
 /// How hard to look.
@@ -13,8 +13,8 @@ pub enum Depth {
     /// Size and, where the store keeps one, the stored checksum (no reads of the bytes): for
     /// deciding what a command would do.
     Quick,
-    /// A proof: the stored checksum where the store keeps one, else a full re-read. Before
-    /// every destructive step, and in `health`.
+    /// A proof: the stored checksum where the store keeps one, else a full re-read hashed with
+    /// CRC64NVME and SHA-256. Before every destructive step, and in `health`.
     Prove,
     /// A full re-read wherever the bytes are readable now (frozen S3 copies: the stored
     /// checksum): `verify --read-data`.
@@ -75,16 +75,13 @@ pub async fn check(
     if !read {
         return Ok((Verdict::Good { read: false }, Some(info)));
     }
-    let verdict = match store.get_version(&key, version).await {
+    let verdict = match store.digest_version(&key, version).await {
+        Ok(d) if rec.same_bytes(&d) => Verdict::Good { read: true },
+        Ok(d) => Verdict::Bad(format!(
+            "read {} bytes with SHA-256 {}, archived {} bytes with SHA-256 {}",
+            d.bytes, d.sha256, rec.bytes, rec.sha256
+        )),
         Err(e) => Verdict::Bad(format!("cannot be read: {e}")),
-        Ok(body) => match digest_stream(body).await {
-            Ok(d) if rec.same_bytes(&d) => Verdict::Good { read: true },
-            Ok(d) => Verdict::Bad(format!(
-                "read {} bytes with SHA-256 {}, archived {} bytes with SHA-256 {}",
-                d.bytes, d.sha256, rec.bytes, rec.sha256
-            )),
-            Err(e) => Verdict::Bad(format!("reading it failed: {e}")),
-        },
     };
     Ok((verdict, Some(info)))
 }

@@ -112,12 +112,10 @@ async fn start(ctx: &Ctx, d: &Diagnosis, copy: &Copy, what: String) -> Step {
     }
 }
 
-/// The entry's original is still the flavor version that was diagnosed (a re-upload since then
-/// would otherwise be replaced without a copy).
-async fn original_unchanged(ctx: &Ctx, d: &Diagnosis) -> Result<(), String> {
-    let Some(diagnosed) = &d.original else {
-        return Ok(());
-    };
+/// The entry's original is still the flavor version that was diagnosed (or still none): a
+/// re-upload since then would otherwise be replaced without a copy. Checked immediately before
+/// every call that replaces an entry's content.
+pub(crate) async fn original_unchanged(ctx: &Ctx, d: &Diagnosis) -> Result<(), String> {
     let id = &d.entry.id;
     let now = ctx
         .client
@@ -125,14 +123,23 @@ async fn original_unchanged(ctx: &Ctx, d: &Diagnosis) -> Result<(), String> {
         .await
         .map_err(|e| format!("could not check the original again: {e}"))?;
     let current = now.iter().find(|f| &f.entry_id == id && f.is_original);
-    if current.is_some_and(|f| f.id == diagnosed.id && f.version == diagnosed.version) {
+    let name = |f: Option<&kaltura::FlavorAsset>| {
+        f.map_or("none".to_string(), |f| {
+            format!("flavor {} v{}", f.id.0, f.version)
+        })
+    };
+    let same = match (&d.original, current) {
+        (Some(was), Some(now)) => was.id == now.id && was.version == now.version,
+        (None, None) => true,
+        _ => false,
+    };
+    if same {
         return Ok(());
     }
     Err(format!(
-        "refused: the original changed since it was checked (was flavor {} v{}, now {}); nothing was replaced; run archive again",
-        diagnosed.id.0,
-        diagnosed.version,
-        current.map_or("none".to_string(), |f| format!("flavor {} v{}", f.id.0, f.version))
+        "refused: the entry's original changed since it was checked (was {}, now {}); nothing was replaced; the next run looks again",
+        name(d.original.as_ref()),
+        name(current)
     ))
 }
 

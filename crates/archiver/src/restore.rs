@@ -13,7 +13,7 @@ use crate::diagnose::{Anomaly, Diagnosis, State};
 use crate::failpoint;
 use crate::outcome::{Outcome, Pending, PendingKind, Step};
 use crate::proof;
-use crate::replace::{swap_content, upload as upload_token};
+use crate::replace::{original_unchanged, swap_content, upload as upload_token};
 use crate::store::{ObjectInfo, RestoreStatus};
 use crate::tags::REPLACED;
 
@@ -128,6 +128,8 @@ async fn upload(ctx: &Ctx, d: &Diagnosis, copy: &Copy) -> Step {
             .map_err(|e| e.to_string())?;
             let name = format!("{}.{ext}", id.0);
             let token = upload_token(ctx, &name, bytes, body, "restore").await?;
+            // An upload by the owner since the diagnosis is not overwritten.
+            original_unchanged(ctx, d).await?;
             swap_content(ctx, id, &token, "restore").await
         })
         .await;

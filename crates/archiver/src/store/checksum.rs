@@ -99,18 +99,91 @@ impl Digests {
     }
 }
 
-/// A stream that computes [`Digests`] of the bytes passing through it; read them with the
-/// returned handle once the stream has ended.
-pub fn tee(body: ByteStream) -> (ByteStream, Arc<Mutex<Digests>>) {
-    let state = Arc::new(Mutex::new(Digests::default()));
-    let seen = state.clone();
-    let stream = body.map(move |chunk: std::io::Result<Bytes>| {
-        if let Ok(c) = &chunk {
-            seen.lock().expect("digest lock").update(c);
+/// Batches waiting for the hashing thread of a [`tee`].
+const TEE_QUEUE: usize = 4;
+/// Bytes a [`tee`] hands to its hashing thread at once (network chunks are small; one wake-up per
+/// chunk would cost more than the hashing).
+const TEE_BATCH: usize = 1 << 20;
+
+/// The digests of a [`tee`]d stream, ready once the stream has ended.
+#[derive(Debug)]
+pub struct TeeDigest(tokio::task::JoinHandle<Digests>);
+
+impl TeeDigest {
+    /// The digests of every byte that passed through the stream (complete once the stream was
+    /// read to its end).
+    pub async fn finish(self) -> std::io::Result<Digest> {
+        self.0
+            .await
+            .map(|d| d.finish())
+            .map_err(|e| std::io::Error::other(format!("the hashing thread failed: {e}")))
+    }
+}
+
+struct Tee {
+    body: ByteStream,
+    batch: Vec<Bytes>,
+    batched: usize,
+    tx: Option<tokio::sync::mpsc::Sender<Vec<Bytes>>>,
+}
+
+impl Tee {
+    async fn hand_over(&mut self) -> std::io::Result<()> {
+        self.batched = 0;
+        let batch = std::mem::take(&mut self.batch);
+        match &self.tx {
+            Some(tx) if !batch.is_empty() => tx
+                .send(batch)
+                .await
+                .map_err(|_| std::io::Error::other("the hashing thread stopped")),
+            _ => Ok(()),
         }
-        chunk
+    }
+}
+
+/// A stream that computes [`Digests`] of the bytes passing through it. The hashing runs on a
+/// thread of its own, fed through a short queue in batches of about 1 MiB (the chunks are
+/// shared, not copied), so it overlaps the download and the store's writes instead of stalling
+/// the runtime; memory stays at a few batches. Read the digests with [`TeeDigest::finish`] once
+/// the stream has ended.
+pub fn tee(body: ByteStream) -> (ByteStream, TeeDigest) {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<Bytes>>(TEE_QUEUE);
+    let hasher = tokio::task::spawn_blocking(move || {
+        let mut d = Digests::default();
+        while let Some(batch) = rx.blocking_recv() {
+            for chunk in batch {
+                d.update(&chunk);
+            }
+        }
+        d
     });
-    (Box::pin(stream), state)
+    let state = Tee {
+        body,
+        batch: Vec::new(),
+        batched: 0,
+        tx: Some(tx),
+    };
+    let stream = futures_util::stream::unfold(state, |mut t| async move {
+        match t.body.next().await {
+            Some(Ok(chunk)) => {
+                t.batched += chunk.len();
+                t.batch.push(chunk.clone());
+                let handed = if t.batched >= TEE_BATCH {
+                    t.hand_over().await
+                } else {
+                    Ok(())
+                };
+                Some((handed.map(|()| chunk), t))
+            }
+            Some(Err(e)) => Some((Err(e), t)),
+            None => {
+                let last = t.hand_over().await;
+                t.tx = None; // the hashing thread finishes
+                last.err().map(|e| (Err(e), t))
+            }
+        }
+    });
+    (Box::pin(stream), TeeDigest(hasher))
 }
 
 /// Reads a stream to its end and returns its digests; memory stays at one chunk.

@@ -435,6 +435,24 @@ pub trait ArchiveStore: std::fmt::Debug + std::fmt::Display + Send + Sync {
     /// Reads one version of `key` (`None`: the current one), as [`ArchiveStore::get`].
     async fn get_version(&self, key: &ObjectKey, version: Option<&str>) -> Result<ByteStream>;
 
+    /// Reads one version of `key` whole and returns the tool's digests of its bytes (CRC64NVME,
+    /// SHA-256), in bounded memory. A store may do this more cheaply than a stream of chunks.
+    async fn digest_version(
+        &self,
+        key: &ObjectKey,
+        version: Option<&str>,
+    ) -> Result<checksum::Digest> {
+        let body = self.get_version(key, version).await?;
+        checksum::digest_stream(body)
+            .await
+            .map_err(|e| Error::Backend {
+                store: self.to_string(),
+                op: "read",
+                key: key.to_string(),
+                detail: e.to_string(),
+            })
+    }
+
     /// Requests a restore (idempotent: a restore in progress is not an error); returns the status.
     async fn restore(
         &self,
