@@ -23,17 +23,45 @@ pub struct Journal {
     lines: Mutex<Vec<String>>,
 }
 
+/// What makes a run id unique: a random part, and the task, job or pod the run is in when the
+/// environment names one (containers all run as pid 1, so a pid says nothing).
+fn unique_suffix() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    let random = format!("{:08x}", h.finish() as u32);
+    let place = ["ECS_TASK_ID", "AWS_BATCH_JOB_ID", "HOSTNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .map(|v| {
+            v.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .take(40)
+                .collect::<String>()
+        })
+        .filter(|v| !v.is_empty());
+    match place {
+        Some(p) => format!("{p}-{random}"),
+        None => random,
+    }
+}
+
 impl Journal {
     /// A journal for `command` started at `started` (Unix seconds).
     pub fn new(command: &str, started: i64, dry_run: bool) -> Self {
         let (y, m, d) = civil(started);
         let secs = started.rem_euclid(86_400);
         let run_id = format!(
-            "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z-{:04x}",
+            "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z-{}",
             secs / 3600,
             secs / 60 % 60,
             secs % 60,
-            std::process::id() & 0xffff
+            unique_suffix()
         );
         Journal {
             run_id,
@@ -44,7 +72,7 @@ impl Journal {
         }
     }
 
-    /// The run id (time and process).
+    /// The run id: the start time, the task or pod when known, and a random part.
     pub fn run_id(&self) -> &str {
         &self.run_id
     }
@@ -132,4 +160,23 @@ pub async fn lines_about(
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journals_of_one_process_started_in_the_same_second_have_their_own_run_ids() {
+        let (a, b) = (
+            Journal::new("x", 1_700_000_000, false),
+            Journal::new("x", 1_700_000_000, false),
+        );
+        assert_ne!(a.run_id(), b.run_id());
+        assert!(
+            a.run_id().starts_with("20231114T221320Z-"),
+            "{}",
+            a.run_id()
+        );
+    }
 }

@@ -38,9 +38,26 @@ pub fn date(ts: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// The UTC date and time of a Unix time, `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn date_time(ts: i64) -> String {
+    let secs = ts.rem_euclid(86_400);
+    format!(
+        "{} {:02}:{:02}:{:02} UTC",
+        date(ts),
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn date_times_are_utc() {
+        assert_eq!(date_time(951_782_400 + 3_723), "2000-02-29 01:02:03 UTC");
+    }
 
     #[test]
     fn dates_are_utc_calendar_days() {

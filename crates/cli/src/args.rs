@@ -143,9 +143,10 @@ pub struct ScheduledArgs {
     /// AWS_BATCH_JOB_ARRAY_INDEX or JOB_COMPLETION_INDEX with SHARD_COUNT when set, else all].
     #[arg(long, env = "SHARD")]
     pub shard: Option<String>,
-    /// Hours after which the lock of a run that crashed lapses.
-    #[arg(long, env = "LOCK_HOURS", default_value_t = 24.0)]
-    pub lock_hours: f64,
+    /// Minutes of the run lock's lease: a running process renews it every third of that; a
+    /// crashed or killed run's lock lapses within it.
+    #[arg(long, env = "LOCK_LEASE_MINUTES", default_value_t = 15.0)]
+    pub lock_lease_minutes: f64,
     /// The archive.
     #[command(flatten)]
     pub store: StoreArgs,

@@ -58,98 +58,144 @@ fn shard_of(a: &ScheduledArgs) -> Result<Option<Shard>, Failure> {
     }
 }
 
-/// `run JOB`.
+/// What a run reports in its summary line, filled in as it goes.
+#[derive(Default)]
+struct RunSummary {
+    before: Option<BTreeMap<&'static str, u64>>,
+    after: Option<BTreeMap<&'static str, u64>>,
+    outcomes: BTreeMap<String, BTreeMap<String, u64>>,
+    failed: u64,
+    executed: bool,
+}
+
+/// `run JOB`: every way it ends — success, failed entries, bad input, Kaltura or the store
+/// unreachable, a stop by signal — prints one JSON summary line with its exit code (and the
+/// error, when the run failed as a whole), so that metrics and alarms see every run.
 pub async fn run(k: &KalturaArgs, a: &ScheduledArgs) -> Result<i32, Failure> {
     let started = Instant::now();
+    let shard_text = a.shard.clone().unwrap_or_else(|| "all".into());
+    let mut summary = RunSummary::default();
+    let result = run_job(k, a, &mut summary).await;
+    let (code, error) = match &result {
+        Ok(code) => (*code, None),
+        Err(f) => (f.exit_code(), Some(f.message().to_string())),
+    };
+    eprintln!(
+        "{}",
+        json!({"kind": "summary", "job": a.job.name(), "shard": shard_text,
+               "executed": summary.executed, "before": summary.before, "after": summary.after,
+               "outcomes": summary.outcomes, "failed": summary.failed,
+               "seconds": started.elapsed().as_secs(), "exit": code, "error": error})
+    );
+    result
+}
+
+async fn run_job(
+    k: &KalturaArgs,
+    a: &ScheduledArgs,
+    summary: &mut RunSummary,
+) -> Result<i32, Failure> {
     let shard = shard_of(a)?;
-    if !(a.lock_hours > 0.0 && a.lock_hours <= 24.0 * 14.0) {
+    if !(a.lock_lease_minutes >= 0.05 && a.lock_lease_minutes <= 24.0 * 60.0) {
         return Err(Failure::Usage(format!(
-            "--lock-hours (LOCK_HOURS) must be above 0 and at most 336, got {}",
-            a.lock_hours
+            "--lock-lease-minutes (LOCK_LEASE_MINUTES) must be between 0.05 and 1440, got {}",
+            a.lock_lease_minutes
         )));
     }
     let job = a.job;
     let name = format!("run-{}", job.name());
     let o = open(k, &a.store, &a.run, &name, shard).await?;
-    let execute_mode = o.ctx.settings.execute;
+    summary.executed = o.ctx.settings.execute;
     let shard_text = shard.map_or("all".to_string(), |s| s.to_string());
     // Only an executing run takes the lock: a dry run changes nothing, in the store neither.
+    if !summary.executed || job == ScheduledJob::Health {
+        return work(&o, a, job, &shard_text, summary).await;
+    }
     let lock_name = match shard {
         Some(s) => format!("{}-shard-{}-of-{}", job.name(), s.index, s.count),
         None => job.name().to_string(),
     };
-    let held = if execute_mode && job != ScheduledJob::Health {
-        let lifetime = (a.lock_hours * 3600.0) as i64;
-        let run_id = o.ctx.journal.run_id().to_string();
-        match lock::acquire(o.store.as_ref(), &lock_name, &run_id, o.ctx.now, lifetime).await? {
-            Acquired::Held(l) => Some(l),
-            Acquired::Busy(info) => {
-                eprintln!(
-                    "run {} (shard {shard_text}): another run ({}) holds the lock since {} until {} at the latest; nothing to do",
-                    job.name(),
-                    info.run_id,
-                    archiver::time::date(info.taken_at),
-                    archiver::time::date(info.expires_at),
-                );
-                return Ok(exit::SUCCESS);
-            }
+    let lease_secs = ((a.lock_lease_minutes * 60.0) as i64).max(1);
+    let run_id = o.ctx.journal.run_id().to_string();
+    let acquired =
+        lock::acquire(o.store.as_ref(), &lock_name, &run_id, o.ctx.now, lease_secs).await?;
+    let lease = match acquired {
+        Acquired::Held(l) => l.keep_alive(o.store.clone(), lease_secs),
+        Acquired::Busy(info) => {
+            eprintln!(
+                "run {} (shard {shard_text}): another run ({}) holds the lock since {} until {} unless it renews it; nothing to do",
+                job.name(),
+                info.run_id,
+                archiver::time::date_time(info.taken_at),
+                archiver::time::date_time(info.expires_at),
+            );
+            return Ok(exit::SUCCESS);
         }
-    } else {
-        None
     };
-    let before = to_do(&o, job).await?;
+    // The one place the lock is released, whatever way the work ended; if this process dies,
+    // the lease stops being renewed and lapses.
+    let result = work(&o, a, job, &shard_text, summary).await;
+    if let Err(e) = lease.release(o.store.as_ref()).await {
+        eprintln!("the lock could not be released (its lease lapses by itself): {e}");
+    }
+    result
+}
+
+/// The work of a job: counts before, the commands, counts after, the journal.
+async fn work(
+    o: &Opened,
+    a: &ScheduledArgs,
+    job: ScheduledJob,
+    shard_text: &str,
+    summary: &mut RunSummary,
+) -> Result<i32, Failure> {
+    let before = to_do(o, job).await?;
     eprintln!("run {} (shard {shard_text}): before {before:?}", job.name());
+    summary.before = Some(before);
     let commands: &[Command] = match job {
         ScheduledJob::Archive => &[Command::Archive, Command::Replace],
         ScheduledJob::Restore => &[Command::Restore],
         ScheduledJob::Health => &[Command::Health],
     };
     let mut writer = report_writer(a.run.format)?;
-    let mut outcomes: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    let mut failed = 0;
     for command in commands {
         let select = policy_selection(*command, o.ctx.settings.years);
         let mut write_error = None;
-        let summary = execute_until_stopped(&o, *command, &select, |r| {
+        let done = execute_until_stopped(o, *command, &select, |r| {
             if let Err(e) = writer.row(&report_row(r)) {
                 write_error.get_or_insert(e);
             }
         })
-        .await?;
+        .await;
+        let done = match done {
+            Ok(d) => d,
+            Err(f) => {
+                finish_journal(o).await;
+                return Err(f);
+            }
+        };
         if let Some(e) = write_error {
+            finish_journal(o).await;
             return Err(e.into());
         }
-        let Some(summary) = summary else {
+        let Some(s) = done else {
             writer.finish()?;
-            finish_journal(&o).await;
-            if let Some(l) = held {
-                let _ = l.release(o.store.as_ref()).await;
-            }
+            finish_journal(o).await;
             return Ok(exit::INTERRUPTED);
         };
-        eprintln!("{}: {summary}", command.name());
-        failed += summary.failures();
-        outcomes.insert(command.name().to_string(), summary.outcomes);
+        eprintln!("{}: {s}", command.name());
+        summary.failed += s.failures();
+        summary
+            .outcomes
+            .insert(command.name().to_string(), s.outcomes);
     }
     writer.finish()?;
-    let after = to_do(&o, job).await?;
-    finish_journal(&o).await;
-    if let Some(l) = held {
-        if let Err(e) = l.release(o.store.as_ref()).await {
-            eprintln!("the lock could not be released (it lapses by itself): {e}");
-        }
-    }
-    // One JSON line for log metric filters and dashboards.
-    eprintln!(
-        "{}",
-        json!({"kind": "summary", "job": job.name(), "shard": shard_text, "executed": execute_mode,
-               "before": before, "after": after, "outcomes": outcomes, "failed": failed,
-               "seconds": started.elapsed().as_secs()})
-    );
-    if !execute_mode {
+    summary.after = Some(to_do(o, job).await?);
+    finish_journal(o).await;
+    if !o.ctx.settings.execute {
         eprintln!("nothing was changed; add --execute (or DOIT=true) to act");
     }
-    Ok(if failed > 0 {
+    Ok(if summary.failed > 0 {
         exit::ENTRY_FAILURES
     } else {
         exit::SUCCESS

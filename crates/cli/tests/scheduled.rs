@@ -1,0 +1,174 @@
+//! Scheduled runs that never fail silently, through the binary: a run that fails as a whole
+//! releases its lock and says so in its summary line; a killed run blocks its job only until its
+//! lease lapses; a live run keeps its lock past the lease length; runs started together have
+//! their own run ids and journals.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use kaltura_sim::SimServer;
+
+/// The JSON summary line of a run's stderr.
+fn summary_line(stderr: &str) -> serde_json::Value {
+    let line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("{\"kind\":\"summary\""))
+        .unwrap_or_else(|| panic!("no summary line in:\n{stderr}"));
+    serde_json::from_str(line).unwrap()
+}
+
+async fn run_archive(s: &SimServer, a: &Archive, extra: &[(&str, &str)]) -> (Option<i32>, String) {
+    let out = cli(s, a, &["run", "archive", "--execute"], extra).await;
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+async fn a_failed_run_releases_its_lock(a: Archive) {
+    let s = sim(40, 81).await;
+    s.sim().faults.set(vec![
+        "media.list:http5xx=1".parse().unwrap(),
+        "media.count:http5xx=1".parse().unwrap(),
+    ]);
+    let (code, stderr) = run_archive(&s, &a, &[("KALTURA_MAX_RETRY_SECONDS", "1")]).await;
+    assert_eq!(code, Some(3), "{stderr}");
+    let summary = summary_line(&stderr);
+    assert_eq!(summary["exit"], 3, "{summary}");
+    assert!(
+        summary["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Kaltura")),
+        "{summary}"
+    );
+    s.sim().faults.set(vec![]);
+    let (code, stderr) = run_archive(&s, &a, &[]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("holds the lock"), "{stderr}");
+    let summary = summary_line(&stderr);
+    assert_eq!(summary["exit"], 0, "{summary}");
+    assert!(summary["error"].is_null(), "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_that_fails_as_a_whole_releases_its_lock_and_its_summary_says_why() {
+    a_failed_run_releases_its_lock(local_archive()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_s3_a_run_that_fails_as_a_whole_releases_its_lock_and_its_summary_says_why() {
+    let Some(ep) = moto() else { return };
+    a_failed_run_releases_its_lock(s3_archive(&ep, "failedrun", "GLACIER").await).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_still_prints_a_summary_line_with_its_exit_code() {
+    let s = sim(10, 83).await;
+    let a = local_archive();
+    let (code, stderr) = run_archive(&s, &a, &[("LOCK_LEASE_MINUTES", "-1")]).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    let summary = summary_line(&stderr);
+    assert_eq!(summary["exit"], 2, "{summary}");
+    assert!(
+        summary["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("LOCK_LEASE_MINUTES")),
+        "{summary}"
+    );
+}
+
+/// Starts `run archive --execute` in the background with a short lease.
+fn spawn_run(s: &SimServer, a: &Archive, lease_minutes: &str) -> std::process::Child {
+    let mut env: Vec<(String, String)> = vec![
+        ("KALTURA_PARTNERID".into(), PARTNER.to_string()),
+        ("KALTURA_SECRET".into(), SECRET.into()),
+        ("KALTURA_SERVICE_URL".into(), s.base_url()),
+        ("LOCK_LEASE_MINUTES".into(), lease_minutes.into()),
+        ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+    ];
+    env.extend(a.env.iter().cloned());
+    Command::new(env!("CARGO_BIN_EXE_kaltura-archiver"))
+        .args(["run", "archive", "--execute", "--jobs", "1"])
+        .env_clear()
+        .envs(env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until a run holds the archive lock.
+async fn wait_for_lock(a: &Archive) {
+    for _ in 0..200 {
+        if !a.store.list("locks/archive/").await.unwrap().is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("no run took the lock");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_run_blocks_its_job_only_until_its_lease_lapses() {
+    let s = sim(60, 85).await;
+    s.sim().faults.set(vec!["latency=80ms".parse().unwrap()]);
+    let a = local_archive();
+    let mut child = spawn_run(&s, &a, "0.05"); // a 3-second lease
+    wait_for_lock(&a).await;
+    child.kill().unwrap(); // SIGKILL: no cleanup at all
+    let killed_at = Instant::now();
+    child.wait().unwrap();
+    s.sim().faults.set(vec![]);
+    let (code, stderr) = run_archive(&s, &a, &[("LOCK_LEASE_MINUTES", "0.05")]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("holds the lock") || killed_at.elapsed() >= Duration::from_secs(3),
+        "the dead run's lease had not lapsed, yet the lock was taken: {stderr}"
+    );
+    let wait = Duration::from_millis(3_500).saturating_sub(killed_at.elapsed());
+    tokio::time::sleep(wait).await;
+    let (code, stderr) = run_archive(&s, &a, &[("LOCK_LEASE_MINUTES", "0.05")]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        !stderr.contains("holds the lock"),
+        "a lapsed lease still blocks: {stderr}"
+    );
+    assert_eq!(summary_line(&stderr)["exit"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_live_run_keeps_its_lock_past_the_lease_length() {
+    let s = sim(60, 87).await;
+    s.sim().faults.set(vec!["latency=100ms".parse().unwrap()]);
+    let a = local_archive();
+    let mut child = spawn_run(&s, &a, "0.05"); // a 3-second lease, renewed every second
+    wait_for_lock(&a).await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first run must still be running for this test"
+    );
+    let (code, stderr) = run_archive(&s, &a, &[("LOCK_LEASE_MINUTES", "0.05")]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("holds the lock"),
+        "a live run's lock was taken over after its lease length: {stderr}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_runs_started_in_the_same_second_have_their_own_run_ids_and_journals() {
+    let s = sim(20, 89).await;
+    let a = local_archive();
+    let args = ["health", "--execute"];
+    let (one, two) = tokio::join!(cli(&s, &a, &args, &[]), cli(&s, &a, &args, &[]));
+    assert!(one.status.code().is_some() && two.status.code().is_some());
+    let journals = a.store.list("log/").await.unwrap();
+    assert_eq!(journals.len(), 2, "{journals:?}");
+}
