@@ -1,7 +1,9 @@
 //! The journal of a run: one JSON line per action (executed or only planned in a dry run) and
 //! per entry outcome. An executed run writes it to the store under
-//! `log/YYYY/MM/DD/<run-id>-<command>.jsonl`, where operators look for run logs; a dry run
-//! writes it to a local file instead, so a dry run leaves the store untouched.
+//! `log/YYYY/MM/DD/<run-id>-<command>.jsonl`, where operators look for run logs — in parts while it
+//! runs ([`Journal::flush`]: `….part-0002.jsonl`, `….part-0003.jsonl`, …), so a killed run loses
+//! at most its last part; a dry run writes it to a local file instead, so a dry run leaves the
+//! store untouched.
 
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -21,6 +23,8 @@ pub struct Journal {
     started: i64,
     dry_run: bool,
     lines: Mutex<Vec<String>>,
+    /// Lines already written to the store, and the parts written; one writer at a time.
+    written: tokio::sync::Mutex<(usize, u32)>,
 }
 
 /// What makes a run id unique: a random part, and the task, job or pod the run is in when the
@@ -69,6 +73,7 @@ impl Journal {
             started,
             dry_run,
             lines: Mutex::new(Vec::new()),
+            written: tokio::sync::Mutex::new((0, 0)),
         }
     }
 
@@ -94,46 +99,77 @@ impl Journal {
             .push(line.to_string());
     }
 
-    /// Where the journal goes in the store.
+    /// Where the journal goes in the store (its first part).
     pub fn key(&self) -> String {
-        let (y, m, d) = civil(self.started);
-        format!(
-            "{PREFIX}{y:04}/{m:02}/{d:02}/{}-{}.jsonl",
-            self.run_id, self.command
-        )
+        self.part_key(1)
     }
 
-    fn body(&self) -> Bytes {
-        let lines = self.lines.lock().expect("journal lock");
+    fn part_key(&self, part: u32) -> String {
+        let (y, m, d) = civil(self.started);
+        let stem = format!(
+            "{PREFIX}{y:04}/{m:02}/{d:02}/{}-{}",
+            self.run_id, self.command
+        );
+        match part {
+            0 | 1 => format!("{stem}.jsonl"),
+            n => format!("{stem}.part-{n:04}.jsonl"),
+        }
+    }
+
+    fn body(lines: &[String]) -> Bytes {
         let mut out = String::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-        for l in lines.iter() {
+        for l in lines {
             out.push_str(l);
             out.push('\n');
         }
         Bytes::from(out)
     }
 
-    /// Writes the journal: to the store for an executed run, else to a file under the system's
-    /// temporary directory. Returns where it went.
-    pub async fn finish(&self, store: &dyn ArchiveStore) -> Result<String, String> {
-        if self.lines.lock().expect("journal lock").is_empty() {
-            return Ok("(empty, not written)".into());
-        }
+    /// Writes the lines recorded since the last part as the next part (executed runs only; a dry
+    /// run's journal is written whole by [`Journal::finish`]). Returns where it went, if anywhere.
+    pub async fn flush(&self, store: &dyn ArchiveStore) -> Result<Option<String>, String> {
         if self.dry_run {
+            return Ok(None);
+        }
+        let mut written = self.written.lock().await;
+        let new: Vec<String> = self.lines.lock().expect("journal lock")[written.0..].to_vec();
+        if new.is_empty() {
+            return Ok(None);
+        }
+        let key = ObjectKey::new(self.part_key(written.1 + 1)).map_err(|e| e.to_string())?;
+        match store.create_if_absent(&key, Self::body(&new)).await {
+            Ok(true) => {
+                *written = (written.0 + new.len(), written.1 + 1);
+                Ok(Some(format!("{store}: {key}")))
+            }
+            Ok(false) => Err(format!("{store}: {key} already exists")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// Writes the journal: the rest of it to the store for an executed run (its parts together
+    /// are the journal), else the whole of it to a file under the system's temporary directory.
+    /// Returns where it went.
+    pub async fn finish(&self, store: &dyn ArchiveStore) -> Result<String, String> {
+        if self.dry_run {
+            let lines = self.lines.lock().expect("journal lock").clone();
+            if lines.is_empty() {
+                return Ok("(empty, not written)".into());
+            }
             let path = std::env::temp_dir()
                 .join("kaltura-archiver")
                 .join(self.key().replace('/', "-"));
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
             }
-            std::fs::write(&path, self.body()).map_err(|e| format!("{}: {e}", path.display()))?;
+            std::fs::write(&path, Self::body(&lines))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
             return Ok(path.display().to_string());
         }
-        let key = ObjectKey::new(self.key()).map_err(|e| e.to_string())?;
-        match store.create_if_absent(&key, self.body()).await {
-            Ok(true) => Ok(format!("{store}: {key}")),
-            Ok(false) => Err(format!("{store}: {key} already exists")),
-            Err(e) => Err(e.to_string()),
+        match self.flush(store).await? {
+            Some(at) => Ok(at),
+            None if self.written.lock().await.1 == 0 => Ok("(empty, not written)".into()),
+            None => Ok(format!("{store}: {} and its parts", self.key())),
         }
     }
 }

@@ -179,6 +179,26 @@ pub(crate) fn opened(
         now: started,
         urls: Default::default(),
     });
+    // An executed run's journal goes to the store in parts while it runs, so a killed run
+    // leaves all but its last part.
+    if ctx.settings.execute {
+        let (ctx, store) = (ctx.clone(), store.clone());
+        let every = std::env::var("JOURNAL_FLUSH_SECONDS")
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|v| *v > 0.0)
+            .unwrap_or(30.0);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs_f64(every));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(e) = ctx.journal.flush(store.as_ref()).await {
+                    tracing::warn!(error = %e, "a journal part could not be written; it goes with the next");
+                }
+            }
+        });
+    }
     Opened {
         kaltura,
         store,

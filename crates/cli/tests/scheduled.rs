@@ -83,6 +83,15 @@ async fn bad_input_still_prints_a_summary_line_with_its_exit_code() {
 
 /// Starts `run archive --execute` in the background with a short lease.
 fn spawn_run(s: &SimServer, a: &Archive, lease_minutes: &str) -> std::process::Child {
+    spawn_run_with(s, a, lease_minutes, &[])
+}
+
+fn spawn_run_with(
+    s: &SimServer,
+    a: &Archive,
+    lease_minutes: &str,
+    extra: &[(&str, &str)],
+) -> std::process::Child {
     let mut env: Vec<(String, String)> = vec![
         ("KALTURA_PARTNERID".into(), PARTNER.to_string()),
         ("KALTURA_SECRET".into(), SECRET.into()),
@@ -91,6 +100,7 @@ fn spawn_run(s: &SimServer, a: &Archive, lease_minutes: &str) -> std::process::C
         ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
     ];
     env.extend(a.env.iter().cloned());
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     Command::new(env!("CARGO_BIN_EXE_kaltura-archiver"))
         .args(["run", "archive", "--execute", "--jobs", "1"])
         .env_clear()
@@ -171,4 +181,44 @@ async fn two_runs_started_in_the_same_second_have_their_own_run_ids_and_journals
     assert!(one.status.code().is_some() && two.status.code().is_some());
     let journals = a.store.list("log/").await.unwrap();
     assert_eq!(journals.len(), 2, "{journals:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_run_leaves_its_journal_parts_and_explain_reads_them() {
+    let s = sim(60, 91).await;
+    s.sim().faults.set(vec!["latency=60ms".parse().unwrap()]);
+    let a = local_archive();
+    let mut child = spawn_run_with(&s, &a, "15", &[("JOURNAL_FLUSH_SECONDS", "0.5")]);
+    // Kill it once it has archived a few entries and a part or two was written.
+    for _ in 0..200 {
+        let tagged = s.sim().counters().get("media.update").copied().unwrap_or(0);
+        if tagged >= 3 && a.store.list("log/").await.unwrap().len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let parts = a.store.list("log/").await.unwrap();
+    assert!(parts.len() >= 2, "journal parts: {parts:?}");
+    let mut text = String::new();
+    for p in &parts {
+        text.push_str(&String::from_utf8_lossy(
+            &archiver::store::read_all(a.store.as_ref(), p)
+                .await
+                .unwrap(),
+        ));
+    }
+    let done: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("\"event\":\"outcome\"") && l.contains("\"outcome\":\"done\""))
+        .collect();
+    assert!(!done.is_empty(), "no outcome survived the kill:\n{text}");
+    // explain shows the lines of every part.
+    let entry: serde_json::Value = serde_json::from_str(done[0]).unwrap();
+    let id = entry["entry"].as_str().unwrap();
+    s.sim().faults.set(vec![]);
+    let out = cli(&s, &a, &["explain", id], &[]).await;
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("\"event\":\"outcome\""), "{shown}");
 }
