@@ -74,7 +74,7 @@ pub fn holds(rec: &CopyRecord, flavor: &FlavorAsset) -> bool {
 
 /// One copy of an entry, with its record and what checking it found.
 #[derive(Debug, Clone)]
-pub struct Copy {
+pub struct ArchiveCopy {
     /// Its key.
     pub key: ObjectKey,
     /// What the store says about it (the pinned version); `None` when it is gone.
@@ -87,7 +87,7 @@ pub struct Copy {
     pub placeholder: bool,
 }
 
-impl Copy {
+impl ArchiveCopy {
     /// Whether it is proven to hold recorded bytes of a recording.
     pub fn good(&self) -> bool {
         !self.placeholder && self.verdict.as_ref().is_some_and(Verdict::good)
@@ -135,7 +135,7 @@ impl Copy {
 #[derive(Debug, Clone, Default)]
 pub struct Copies {
     /// The copies, oldest first.
-    pub list: Vec<Copy>,
+    pub list: Vec<ArchiveCopy>,
     keys: BTreeSet<ObjectKey>,
 }
 
@@ -169,7 +169,7 @@ impl Copies {
             let copy = if keys.contains(&record_key) {
                 let rec = record::read(store, &record_key).await?;
                 let (verdict, info) = proof::check(store, &rec, depth).await?;
-                Copy {
+                ArchiveCopy {
                     placeholder: placeholders.is_known(rec.bytes, &rec.crc64nvme),
                     key,
                     info,
@@ -178,7 +178,7 @@ impl Copies {
                 }
             } else {
                 let info = store.head(&key).await?;
-                Copy {
+                ArchiveCopy {
                     placeholder: info.as_ref().is_some_and(|i| {
                         i.checksum
                             .as_deref()
@@ -192,7 +192,7 @@ impl Copies {
             };
             list.push(copy);
         }
-        list.sort_by_key(Copy::archived_at);
+        list.sort_by_key(ArchiveCopy::archived_at);
         Ok(Copies { list, keys })
     }
 
@@ -208,7 +208,7 @@ impl Copies {
         store: &dyn ArchiveStore,
         entry: &str,
         flavor: &FlavorAsset,
-    ) -> Result<Option<&Copy>> {
+    ) -> Result<Option<&ArchiveCopy>> {
         let direct = self
             .list
             .iter()
@@ -234,7 +234,7 @@ impl Copies {
     }
 
     /// Copies that have a record of this flavor but fail it.
-    pub fn bad_of(&self, flavor: &FlavorAsset) -> Vec<&Copy> {
+    pub fn bad_of(&self, flavor: &FlavorAsset) -> Vec<&ArchiveCopy> {
         self.list
             .iter()
             .filter(|c| c.bad() && c.record.as_ref().is_some_and(|r| holds(r, flavor)))
@@ -244,7 +244,7 @@ impl Copies {
     /// The copy to restore from: the newest proven copy of a recording; else the newest
     /// unrecorded one that is not a placeholder (the reference tool's copies still restore).
     /// Never a copy that fails its record.
-    pub fn restore_source(&self) -> Option<&Copy> {
+    pub fn restore_source(&self) -> Option<&ArchiveCopy> {
         self.list.iter().rev().find(|c| c.good()).or_else(|| {
             self.list
                 .iter()
@@ -255,7 +255,7 @@ impl Copies {
 
     /// Problems of copies that fail their records or hold placeholders, in words.
     pub fn problems(&self) -> Vec<String> {
-        self.list.iter().filter_map(Copy::problem).collect()
+        self.list.iter().filter_map(ArchiveCopy::problem).collect()
     }
 
     /// Where a new copy of `flavor` goes: the primary key when neither a copy nor a record uses

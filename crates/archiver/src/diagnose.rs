@@ -5,7 +5,7 @@ use futures_util::TryStreamExt;
 use kaltura::{FlavorAsset, MediaEntry};
 
 use crate::context::Ctx;
-use crate::copies::{Copies, Copy};
+use crate::copies::{ArchiveCopy, Copies};
 use crate::proof::Depth;
 use crate::store::RestoreStatus;
 use crate::tags::{ARCHIVED, REPLACED};
@@ -122,9 +122,9 @@ pub struct Diagnosis {
     /// Whether the original is a placeholder we wrote.
     pub placeholder: bool,
     /// The proven copy that holds the current original (real video), if any.
-    pub matching: Option<Copy>,
+    pub matching: Option<ArchiveCopy>,
     /// The copy to restore from (placeholder or no original), if any.
-    pub restore_from: Option<Copy>,
+    pub restore_from: Option<ArchiveCopy>,
     /// Every copy, checked.
     pub copies: Copies,
     /// The state.
@@ -134,7 +134,9 @@ pub struct Diagnosis {
 impl Diagnosis {
     /// Whether the copy to restore from is a legacy one (no metadata or checksum).
     pub fn legacy(&self) -> bool {
-        self.restore_from.as_ref().is_some_and(Copy::unrecorded)
+        self.restore_from
+            .as_ref()
+            .is_some_and(ArchiveCopy::unrecorded)
     }
 }
 
@@ -215,7 +217,7 @@ pub async fn diagnose(
                 State::Anomaly(Anomaly::CopyFailsProof)
             }
             (true, false, None) if copies.is_empty() => State::Anomaly(Anomaly::TagWithoutCopy),
-            (true, false, None) if copies.list.iter().all(Copy::unrecorded) => {
+            (true, false, None) if copies.list.iter().all(ArchiveCopy::unrecorded) => {
                 State::Anomaly(Anomaly::LegacyCopyOnly)
             }
             (true, false, None) => State::Anomaly(Anomaly::CopyNotCurrent),

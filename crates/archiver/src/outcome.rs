@@ -3,7 +3,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-use crate::copies::Copy;
+use crate::copies::ArchiveCopy;
 use kaltura::EntryId;
 
 /// The result of a transition for one entry.
@@ -80,7 +80,7 @@ pub enum PendingKind {
     /// The archive copy replacing the placeholder.
     Restore {
         /// The copy that was uploaded.
-        copy: Box<Copy>,
+        copy: Box<ArchiveCopy>,
     },
 }
 

@@ -10,7 +10,7 @@ use kaltura::content::replacement_status;
 use kaltura::MediaEntry;
 
 use crate::context::Ctx;
-use crate::copies::Copy;
+use crate::copies::ArchiveCopy;
 use crate::diagnose::{Anomaly, Diagnosis, State};
 use crate::failpoint;
 use crate::outcome::{Outcome, Pending, PendingKind, Step};
@@ -68,14 +68,14 @@ pub async fn replace(ctx: &Ctx, d: &Diagnosis) -> Step {
 }
 
 /// The proven copy of an entry tagged archived whose content is gone, if that is the case.
-fn emptied_but_archived(d: &Diagnosis) -> Option<&Copy> {
+fn emptied_but_archived(d: &Diagnosis) -> Option<&ArchiveCopy> {
     d.restore_from
         .as_ref()
         .filter(|c| c.good() && d.entry.has_tag(ARCHIVED))
 }
 
 /// Uploads the placeholder and starts replacing `what` with it; `copy` is the proven copy.
-async fn start(ctx: &Ctx, d: &Diagnosis, copy: &Copy, what: String) -> Step {
+async fn start(ctx: &Ctx, d: &Diagnosis, copy: &ArchiveCopy, what: String) -> Step {
     let id = &d.entry.id;
     let bytes = ctx.placeholders.bytes();
     let placeholder = ctx.placeholders.digest();
@@ -144,7 +144,7 @@ pub(crate) async fn original_unchanged(ctx: &Ctx, d: &Diagnosis) -> Result<(), S
 }
 
 /// The copy that is about to become the only one holds, now, exactly its recorded bytes.
-async fn prove_copy(ctx: &Ctx, copy: &Copy) -> Result<(), String> {
+async fn prove_copy(ctx: &Ctx, copy: &ArchiveCopy) -> Result<(), String> {
     let Some(rec) = &copy.record else {
         return Err(format!(
             "refused: the copy {} has no record; nothing was replaced",

@@ -8,7 +8,7 @@ use serde_json::json;
 use kaltura::{FlavorAsset, MediaEntry};
 
 use crate::context::Ctx;
-use crate::copies::{self, Copy, SameAs};
+use crate::copies::{self, ArchiveCopy, SameAs};
 use crate::diagnose::{Anomaly, Diagnosis, State};
 use crate::failpoint;
 use crate::outcome::{Outcome, Pending, PendingKind, Step};
@@ -38,7 +38,7 @@ pub async fn restore(ctx: &Ctx, d: &Diagnosis) -> Step {
     }
 }
 
-async fn from_copy(ctx: &Ctx, d: &Diagnosis, copy: &Copy) -> Step {
+async fn from_copy(ctx: &Ctx, d: &Diagnosis, copy: &ArchiveCopy) -> Step {
     let id = &d.entry.id;
     let Some(info) = &copy.info else {
         return Outcome::Failed(format!("the copy {} is gone from the store", copy.key)).into();
@@ -102,7 +102,7 @@ fn typical_wait(copy: &ObjectInfo, tier: crate::store::RestoreTier) -> &'static 
 /// Streams the copy into an upload token and starts replacing the placeholder with it. A
 /// recorded copy is read in its pinned version and must be exactly the recorded bytes, or the
 /// upload fails before anything in Kaltura changes.
-async fn upload(ctx: &Ctx, d: &Diagnosis, copy: &Copy) -> Step {
+async fn upload(ctx: &Ctx, d: &Diagnosis, copy: &ArchiveCopy) -> Step {
     let id = &d.entry.id;
     let ext = copy
         .record
@@ -152,7 +152,7 @@ pub async fn finish(
     ctx: &Ctx,
     e: &MediaEntry,
     original: Option<&FlavorAsset>,
-    copy: &Copy,
+    copy: &ArchiveCopy,
 ) -> Outcome {
     let Some(o) = original else {
         return Outcome::Failed("after the restore the entry has no original flavor".into());
@@ -192,7 +192,7 @@ async fn record_and_untag(
     ctx: &Ctx,
     e: &MediaEntry,
     o: &FlavorAsset,
-    copy: &Copy,
+    copy: &ArchiveCopy,
     what: &str,
 ) -> Outcome {
     if let Some(rec) = copy.record.as_ref().filter(|_| copy.good()) {

@@ -395,7 +395,7 @@ fn next_step(ctx: &Ctx, d: &Diagnosis) -> String {
 
 /// One copy in words: size, class, whether it can be read, what it holds and what its proof
 /// found.
-fn copy_line(c: &archiver::copies::Copy) -> String {
+fn copy_line(c: &archiver::copies::ArchiveCopy) -> String {
     use archiver::store::RestoreStatus;
     let Some(info) = &c.info else {
         let why = c.problem().unwrap_or_default();

@@ -319,7 +319,7 @@ pub async fn store_holds(store: &dyn ArchiveStore, entry: &str, size: u64, crc: 
 }
 
 /// An entry's copies, as the tool sees them.
-pub async fn copies_of(store: &dyn ArchiveStore, id: &str) -> Vec<archiver::copies::Copy> {
+pub async fn copies_of(store: &dyn ArchiveStore, id: &str) -> Vec<archiver::copies::ArchiveCopy> {
     let p = archiver::placeholder::Placeholders::new(archiver::placeholder::DEFAULT.to_vec());
     archiver::copies::Copies::load(store, id, archiver::proof::Depth::Quick, &p)
         .await
