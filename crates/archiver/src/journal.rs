@@ -77,6 +77,24 @@ impl Journal {
         }
     }
 
+    /// An empty journal of the same run (same run id, command, start and mode), for a context
+    /// rebuilt after the run started; the caller writes only one of the two.
+    pub fn sibling(&self) -> Journal {
+        Journal {
+            run_id: self.run_id.clone(),
+            command: self.command.clone(),
+            started: self.started,
+            dry_run: self.dry_run,
+            lines: Mutex::new(Vec::new()),
+            written: tokio::sync::Mutex::new((0, 0)),
+        }
+    }
+
+    /// When the run started (Unix seconds).
+    pub fn started(&self) -> i64 {
+        self.started
+    }
+
     /// The run id: the start time, the task or pod when known, and a random part.
     pub fn run_id(&self) -> &str {
         &self.run_id

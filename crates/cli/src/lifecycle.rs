@@ -170,11 +170,38 @@ pub(crate) fn opened(
     journal_name: &str,
 ) -> Opened {
     let started = now();
+    let journal = Journal::new(journal_name, started, !settings.execute);
+    opened_with(kaltura, store, placeholders, settings, journal)
+}
+
+/// The same run narrowed to one shard (claimed after the run was opened): same connection,
+/// store, placeholders, run id and start time.
+pub(crate) fn narrowed(o: &Opened, shard: Shard) -> Opened {
+    let mut settings = o.ctx.settings.clone();
+    settings.shard = Some(shard);
+    let journal = o.ctx.journal.sibling();
+    opened_with(
+        o.kaltura.clone(),
+        o.store.clone(),
+        o.ctx.placeholders.clone(),
+        settings,
+        journal,
+    )
+}
+
+fn opened_with(
+    kaltura: Kaltura,
+    store: Arc<dyn ArchiveStore>,
+    placeholders: Placeholders,
+    settings: Settings,
+    journal: Journal,
+) -> Opened {
+    let started = journal.started();
     let ctx = Arc::new(Ctx {
         client: kaltura.client.clone(),
         store: store.clone(),
         placeholders,
-        journal: Journal::new(journal_name, started, !settings.execute),
+        journal,
         settings,
         now: started,
         urls: Default::default(),

@@ -16,8 +16,8 @@ use crate::commands::{count_selection, selection};
 use crate::exit;
 use crate::failure::Failure;
 use crate::lifecycle::{
-    execute_until_stopped, finish_journal, open, policy_selection, report_row, report_writer,
-    Opened,
+    execute_until_stopped, finish_journal, narrowed, open, policy_selection, report_row,
+    report_writer, Opened,
 };
 
 /// Counts the entries of this run's shard that a selection matches.
@@ -49,6 +49,23 @@ async fn to_do(o: &Opened, job: ScheduledJob) -> Result<BTreeMap<&'static str, u
     Ok(out)
 }
 
+/// How many shards a run claims one of: `SHARD_COUNT` (above 1) when no shard index is given.
+fn claim_count() -> Result<Option<u32>, Failure> {
+    let Some(n) = std::env::var("SHARD_COUNT")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    match n.trim().parse::<u32>() {
+        Ok(1) => Ok(None),
+        Ok(n) if (2..=1000).contains(&n) => Ok(Some(n)),
+        _ => Err(Failure::Usage(format!(
+            "SHARD_COUNT must be a number from 1 to 1000, got {n:?}"
+        ))),
+    }
+}
+
 fn shard_of(a: &ScheduledArgs) -> Result<Option<Shard>, Failure> {
     match a.shard.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => Shard::parse(s)
@@ -66,6 +83,8 @@ struct RunSummary {
     outcomes: BTreeMap<String, BTreeMap<String, u64>>,
     failed: u64,
     executed: bool,
+    /// The shard worked on, once known (claimed shards are known only after the lock).
+    shard: Option<String>,
 }
 
 /// `run JOB`: every way it ends — success, failed entries, bad input, Kaltura or the store
@@ -73,9 +92,13 @@ struct RunSummary {
 /// error, when the run failed as a whole), so that metrics and alarms see every run.
 pub async fn run(k: &KalturaArgs, a: &ScheduledArgs) -> Result<i32, Failure> {
     let started = Instant::now();
-    let shard_text = a.shard.clone().unwrap_or_else(|| "all".into());
     let mut summary = RunSummary::default();
     let result = run_job(k, a, &mut summary).await;
+    let shard_text = summary
+        .shard
+        .clone()
+        .or_else(|| a.shard.clone())
+        .unwrap_or_else(|| "all".into());
     let (code, error) = match &result {
         Ok(code) => (*code, None),
         Err(f) => (f.exit_code(), Some(f.message().to_string())),
@@ -102,39 +125,72 @@ async fn run_job(
             a.lock_lease_minutes
         )));
     }
+    let claim = match shard {
+        Some(_) => None,
+        None => claim_count()?,
+    };
     let job = a.job;
     let name = format!("run-{}", job.name());
     let o = open(k, &a.store, &a.run, &name, shard).await?;
     summary.executed = o.ctx.settings.execute;
-    let shard_text = shard.map_or("all".to_string(), |s| s.to_string());
     // Only an executing run takes the lock: a dry run changes nothing, in the store neither.
     if !summary.executed || job == ScheduledJob::Health {
+        let shard_text = shard.map_or("all".to_string(), |s| s.to_string());
         return work(&o, a, job, &shard_text, summary).await;
     }
-    let lock_name = match shard {
-        Some(s) => format!("{}-shard-{}-of-{}", job.name(), s.index, s.count),
-        None => job.name().to_string(),
-    };
     let lease_secs = ((a.lock_lease_minutes * 60.0) as i64).max(1);
     let run_id = o.ctx.journal.run_id().to_string();
-    let acquired =
-        lock::acquire(o.store.as_ref(), &lock_name, &run_id, o.ctx.now, lease_secs).await?;
-    let lease = match acquired {
-        Acquired::Held(l) => l.keep_alive(o.store.clone(), lease_secs),
-        Acquired::Busy(info) => {
+    // The shards to try: the one given, or — N identical tasks started together with
+    // SHARD_COUNT=N and no index — the first of the N whose lock is free.
+    let candidates: Vec<Option<Shard>> = match claim {
+        Some(n) => (0..n)
+            .map(|index| Some(Shard { index, count: n }))
+            .collect(),
+        None => vec![shard],
+    };
+    let mut busy = Vec::new();
+    let mut held = None;
+    for candidate in candidates {
+        let lock_name = match candidate {
+            Some(s) => format!("{}-shard-{}-of-{}", job.name(), s.index, s.count),
+            None => job.name().to_string(),
+        };
+        match lock::acquire(o.store.as_ref(), &lock_name, &run_id, o.ctx.now, lease_secs).await? {
+            Acquired::Held(l) => {
+                held = Some((candidate, l.keep_alive(o.store.clone(), lease_secs)));
+                break;
+            }
+            Acquired::Busy(info) => busy.push((candidate, info)),
+        }
+    }
+    let Some((shard, lease)) = held else {
+        for (candidate, info) in busy {
             eprintln!(
-                "run {} (shard {shard_text}): another run ({}) holds the lock since {} until {} unless it renews it; nothing to do",
+                "run {} (shard {}): another run ({}) holds the lock since {} until {} unless it renews it; nothing to do",
                 job.name(),
+                candidate.map_or("all".to_string(), |s| s.to_string()),
                 info.run_id,
                 archiver::time::date_time(info.taken_at),
                 archiver::time::date_time(info.expires_at),
             );
-            return Ok(exit::SUCCESS);
         }
+        return Ok(exit::SUCCESS);
+    };
+    let shard_text = shard.map_or("all".to_string(), |s| s.to_string());
+    summary.shard = Some(shard_text.clone());
+    // A claimed shard narrows the run: the same connection, store and run id, this shard's
+    // entries.
+    let claimed;
+    let o = match shard.filter(|_| claim.is_some()) {
+        Some(s) => {
+            claimed = narrowed(&o, s);
+            &claimed
+        }
+        None => &o,
     };
     // The one place the lock is released, whatever way the work ended; if this process dies,
     // the lease stops being renewed and lapses.
-    let result = work(&o, a, job, &shard_text, summary).await;
+    let result = work(o, a, job, &shard_text, summary).await;
     if let Err(e) = lease.release(o.store.as_ref()).await {
         eprintln!("the lock could not be released (its lease lapses by itself): {e}");
     }

@@ -222,3 +222,36 @@ async fn a_killed_run_leaves_its_journal_parts_and_explain_reads_them() {
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(shown.contains("\"event\":\"outcome\""), "{shown}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn identical_tasks_with_a_shard_count_each_claim_a_shard_and_do_the_work_once() {
+    let s = sim(80, 93).await;
+    s.sim().faults.set(vec!["latency=30ms".parse().unwrap()]);
+    let a = local_archive();
+    let policy = policy_set(&s);
+    let args = ["run", "archive", "--execute"];
+    let env = [("SHARD_COUNT", "2")];
+    let (one, two) = tokio::join!(cli(&s, &a, &args, &env), cli(&s, &a, &args, &env));
+    let mut shards = Vec::new();
+    let mut done = 0;
+    for o in [&one, &two] {
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{stderr}");
+        assert!(
+            !stderr.contains("nothing to do"),
+            "both tasks work: {stderr}"
+        );
+        shards.push(summary_line(&stderr)["shard"].clone());
+        done += String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| l.split('\t').nth(2) == Some("done"))
+            .count();
+    }
+    assert_ne!(shards[0], shards[1], "{shards:?}");
+    // Each policy entry archived and replaced exactly once, by one of the two.
+    assert_eq!(done, 2 * policy.len());
+    // A later task claims a free shard and finds nothing left to archive.
+    let (code, stderr) = run_archive(&s, &a, &env).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("\"to_archive\":0"), "{stderr}");
+}
