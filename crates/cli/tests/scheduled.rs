@@ -124,9 +124,19 @@ async fn wait_for_lock(a: &Archive) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_run_blocks_its_job_only_until_its_lease_lapses() {
+    a_killed_run_blocks_only_until_its_lease_lapses(local_archive()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_s3_a_killed_run_blocks_its_job_only_until_its_lease_lapses() {
+    let Some(ep) = moto() else { return };
+    a_killed_run_blocks_only_until_its_lease_lapses(s3_archive(&ep, "killedrun", "GLACIER").await)
+        .await;
+}
+
+async fn a_killed_run_blocks_only_until_its_lease_lapses(a: Archive) {
     let s = sim(60, 85).await;
     s.sim().faults.set(vec!["latency=80ms".parse().unwrap()]);
-    let a = local_archive();
     let mut child = spawn_run(&s, &a, "0.05"); // a 3-second lease
     wait_for_lock(&a).await;
     child.kill().unwrap(); // SIGKILL: no cleanup at all
@@ -152,9 +162,18 @@ async fn a_killed_run_blocks_its_job_only_until_its_lease_lapses() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_live_run_keeps_its_lock_past_the_lease_length() {
+    a_live_run_keeps_its_lock(local_archive()).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_s3_a_live_run_keeps_its_lock_past_the_lease_length() {
+    let Some(ep) = moto() else { return };
+    a_live_run_keeps_its_lock(s3_archive(&ep, "liverun", "GLACIER").await).await;
+}
+
+async fn a_live_run_keeps_its_lock(a: Archive) {
     let s = sim(60, 87).await;
     s.sim().faults.set(vec!["latency=100ms".parse().unwrap()]);
-    let a = local_archive();
     let mut child = spawn_run(&s, &a, "0.05"); // a 3-second lease, renewed every second
     wait_for_lock(&a).await;
     tokio::time::sleep(Duration::from_secs(5)).await;
