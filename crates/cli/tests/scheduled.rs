@@ -274,3 +274,25 @@ async fn identical_tasks_with_a_shard_count_each_claim_a_shard_and_do_the_work_o
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("\"to_archive\":0"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_s3_a_run_that_cannot_reach_its_bucket_exits_5_with_a_summary_and_the_next_run_proceeds()
+{
+    let Some(ep) = moto() else { return };
+    let s = sim(30, 95).await;
+    let a = s3_archive(&ep, "exit5", "GLACIER").await;
+    let (code, stderr) = run_archive(&s, &a, &[("AWS_BUCKET", "no-such-bucket-exit5")]).await;
+    assert_eq!(code, Some(5), "{stderr}");
+    let summary = summary_line(&stderr);
+    assert_eq!(summary["exit"], 5, "{summary}");
+    assert!(
+        summary["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no-such-bucket-exit5")),
+        "{summary}"
+    );
+    let (code, stderr) = run_archive(&s, &a, &[]).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("holds the lock"), "{stderr}");
+    assert_eq!(summary_line(&stderr)["exit"], 0);
+}
