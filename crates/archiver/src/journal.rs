@@ -155,7 +155,8 @@ impl Journal {
             return Ok(None);
         }
         let key = ObjectKey::new(self.part_key(written.1 + 1)).map_err(|e| e.to_string())?;
-        match store.create_if_absent(&key, Self::body(&new)).await {
+        // A lost answer to an earlier attempt would otherwise block every later part.
+        match crate::store::create_or_confirm(store, &key, Self::body(&new)).await {
             Ok(true) => {
                 *written = (written.0 + new.len(), written.1 + 1);
                 Ok(Some(format!("{store}: {key}")))
@@ -219,6 +220,36 @@ pub async fn lines_about(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::local::LocalStore;
+    use crate::store::testing::LostAnswers;
+
+    #[tokio::test]
+    async fn a_lost_answer_to_a_journal_part_does_not_block_the_parts_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LostAnswers(LocalStore::new(dir.path()).unwrap());
+        let j = Journal::new("archive", 1_700_000_000, false);
+        j.record("0_a", "put", json!({}));
+        assert!(j.flush(&store).await.unwrap().is_some());
+        j.record("0_b", "put", json!({}));
+        assert!(j.flush(&store).await.unwrap().is_some(), "the second part");
+        j.record("0_c", "put", json!({}));
+        j.finish(&store).await.unwrap();
+        let parts = store.list(PREFIX).await.unwrap();
+        assert_eq!(parts.len(), 3, "{parts:?}");
+        let mut text = String::new();
+        for p in &parts {
+            text.push_str(&String::from_utf8_lossy(
+                &crate::store::read_all(&store, p).await.unwrap(),
+            ));
+        }
+        for e in ["0_a", "0_b", "0_c"] {
+            assert_eq!(
+                text.matches(&format!("\"entry\":\"{e}\"")).count(),
+                1,
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn journals_of_one_process_started_in_the_same_second_have_their_own_run_ids() {

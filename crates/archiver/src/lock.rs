@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::store::{read_json, ArchiveStore, Error, ObjectKey, Result};
+use crate::store::{create_or_confirm, read_json, ArchiveStore, Error, ObjectKey, Result};
 
 /// What a lock object records.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -94,16 +94,12 @@ pub async fn acquire(
         expires_at: now + lease_secs,
     };
     let body = serde_json::to_vec(&info).map_err(|e| Error::Invalid(e.to_string()))?;
-    if store.create_if_absent(&key, Bytes::from(body)).await? {
-        return Ok(Acquired::Held(RunLock { key, info }));
-    }
-    // Another run took this generation first — or this run did, and the answer to its first
-    // attempt was lost (a retried conditional write then reads as taken): the record says which.
-    let holder = read_json::<LockInfo>(store, &key).await?;
-    if holder.run_id == run_id {
-        Ok(Acquired::Held(RunLock { key, info: holder }))
+    // A lost answer to this run's own write counts as taken (`create_or_confirm`).
+    if create_or_confirm(store, &key, Bytes::from(body)).await? {
+        Ok(Acquired::Held(RunLock { key, info }))
     } else {
-        Ok(Acquired::Busy(holder))
+        // Another run took this generation first.
+        Ok(Acquired::Busy(read_json::<LockInfo>(store, &key).await?))
     }
 }
 
@@ -138,7 +134,6 @@ impl RunLock {
             }
         });
         Lease {
-            info: self.info.clone(),
             lock: Some(self),
             heartbeat,
         }
@@ -157,17 +152,11 @@ impl RunLock {
 /// lapses); [`Lease::release`] also frees the lock at once.
 #[derive(Debug)]
 pub struct Lease {
-    info: LockInfo,
     lock: Option<RunLock>,
     heartbeat: tokio::task::JoinHandle<()>,
 }
 
 impl Lease {
-    /// What the lock records.
-    pub fn info(&self) -> &LockInfo {
-        &self.info
-    }
-
     /// Stops renewing and releases the lock.
     pub async fn release(mut self, store: &dyn ArchiveStore) -> Result<()> {
         self.heartbeat.abort();
@@ -188,6 +177,7 @@ impl Drop for Lease {
 mod tests {
     use super::*;
     use crate::store::local::LocalStore;
+    use crate::store::testing::LostAnswers;
 
     #[tokio::test]
     async fn one_of_two_runs_holds_the_lock_until_it_is_released_or_lapses() {
@@ -251,66 +241,11 @@ mod tests {
         ));
     }
 
-    /// A store whose conditional writes succeed but answer "already there", as a retried S3
-    /// conditional put does when the answer to its first attempt was lost.
-    #[derive(Debug)]
-    struct LostAnswers(LocalStore);
-
-    impl std::fmt::Display for LostAnswers {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            self.0.fmt(f)
-        }
-    }
-
-    #[async_trait::async_trait]
-    impl ArchiveStore for LostAnswers {
-        fn features(&self) -> crate::store::Features {
-            self.0.features()
-        }
-        async fn put(
-            &self,
-            key: &ObjectKey,
-            body: crate::store::ByteStream,
-            opts: &crate::store::PutOptions,
-        ) -> Result<crate::store::ObjectInfo> {
-            self.0.put(key, body, opts).await
-        }
-        async fn head_version(
-            &self,
-            key: &ObjectKey,
-            version: Option<&str>,
-        ) -> Result<Option<crate::store::ObjectInfo>> {
-            self.0.head_version(key, version).await
-        }
-        async fn get_version(
-            &self,
-            key: &ObjectKey,
-            version: Option<&str>,
-        ) -> Result<crate::store::ByteStream> {
-            self.0.get_version(key, version).await
-        }
-        async fn restore_version(
-            &self,
-            key: &ObjectKey,
-            version: Option<&str>,
-            tier: crate::store::RestoreTier,
-            days: u32,
-        ) -> Result<crate::store::RestoreStatus> {
-            self.0.restore_version(key, version, tier, days).await
-        }
-        async fn list(&self, prefix: &str) -> Result<Vec<ObjectKey>> {
-            self.0.list(prefix).await
-        }
-        async fn create_if_absent(&self, key: &ObjectKey, body: Bytes) -> Result<bool> {
-            self.0.create_if_absent(key, body).await?;
-            Ok(false)
-        }
-    }
-
     #[tokio::test]
     async fn a_run_whose_lock_write_answer_was_lost_recognises_its_own_lock() {
         let dir = tempfile::tempdir().unwrap();
         let store = LostAnswers(LocalStore::new(dir.path()).unwrap());
+        // Every conditional write goes through and then answers "exists".
         match acquire(&store, "archive", "run-a", 1000, 60).await.unwrap() {
             Acquired::Held(l) => assert_eq!(l.info.run_id, "run-a"),
             Acquired::Busy(info) => panic!("its own lock read as someone else's: {info:?}"),

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::store::checksum::Digest;
-use crate::store::{read_json, ArchiveStore, Error, ObjectKey, Result};
+use crate::store::{create_or_confirm, read_json, ArchiveStore, Error, ObjectKey, Result};
 
 /// Suffix of a record's key.
 pub const SUFFIX: &str = ".record.json";
@@ -61,12 +61,13 @@ pub fn copy_of(key: &ObjectKey) -> Option<ObjectKey> {
         .and_then(|k| ObjectKey::new(k).ok())
 }
 
-/// Writes a record once. Fails if one already exists for that copy (a record is never
-/// overwritten; the caller chose a key no record used).
+/// Writes a record once. Fails if another record already exists for that copy (a record is
+/// never overwritten; the caller chose a key no record used); a lost answer to this write is
+/// recognised as written.
 pub async fn write(store: &dyn ArchiveStore, record: &CopyRecord) -> Result<()> {
     let key = key_of(&ObjectKey::new(record.key.clone())?)?;
     let body = serde_json::to_vec_pretty(record).map_err(|e| Error::Invalid(e.to_string()))?;
-    if store.create_if_absent(&key, Bytes::from(body)).await? {
+    if create_or_confirm(store, &key, Bytes::from(body)).await? {
         Ok(())
     } else {
         Err(Error::Invalid(format!(
@@ -78,4 +79,39 @@ pub async fn write(store: &dyn ArchiveStore, record: &CopyRecord) -> Result<()> 
 /// Reads the record at a record key.
 pub async fn read(store: &dyn ArchiveStore, record_key: &ObjectKey) -> Result<CopyRecord> {
     read_json(store, record_key).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::local::LocalStore;
+    use crate::store::testing::LostAnswers;
+
+    fn record(sha: &str) -> CopyRecord {
+        CopyRecord {
+            key: "0_a".into(),
+            version_id: None,
+            entry_id: "0_a".into(),
+            flavor_id: "0_f".into(),
+            flavor_version: 1,
+            file_ext: "mp4".into(),
+            bytes: 3,
+            crc64nvme: "x".into(),
+            sha256: sha.into(),
+            storage_class: "STANDARD".into(),
+            archived_at: 0,
+            tool_version: "t".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_record_whose_write_answer_was_lost_counts_as_written_and_another_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LostAnswers(LocalStore::new(dir.path()).unwrap());
+        write(&store, &record("aa")).await.unwrap();
+        let err = write(&store, &record("bb")).await.unwrap_err();
+        assert!(err.to_string().contains("not overwriting"), "{err}");
+        let key = key_of(&ObjectKey::new("0_a").unwrap()).unwrap();
+        assert_eq!(read(&store, &key).await.unwrap().sha256, "aa");
+    }
 }

@@ -543,16 +543,8 @@ async fn a_run_stopped_by_sigterm_writes_its_journal_and_the_next_run_finishes()
     let a = local_archive();
     let base = baseline(&s).await;
     let policy = policy_set(&s);
-    let mut env: Vec<(String, String)> = vec![
-        ("KALTURA_PARTNERID".into(), PARTNER.to_string()),
-        ("KALTURA_SECRET".into(), SECRET.into()),
-        ("KALTURA_SERVICE_URL".into(), s.base_url()),
-    ];
-    env.extend(a.env.iter().cloned());
-    let child = Command::new(env!("CARGO_BIN_EXE_kaltura-archiver"))
+    let child = binary(&s, &a, &[])
         .args(["archive", "--execute", "--jobs", "2"])
-        .env_clear()
-        .envs(env)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -9,6 +9,8 @@
 pub mod checksum;
 pub mod local;
 pub mod s3;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use bytes::Bytes;
 use futures_util::Stream;
@@ -368,6 +370,22 @@ pub(crate) async fn head_existing(
             store: store.to_string(),
             key: full_key.to_string(),
         })
+}
+
+/// Writes a small object only if `key` does not exist, as [`ArchiveStore::create_if_absent`] —
+/// and when the key exists, reads it: if it holds exactly `body`, this writer created it (the
+/// answer to its first attempt was lost and a retried conditional write then reads as taken), so
+/// that counts as created. Every write-once object (records, journal parts, locks) goes through
+/// here.
+pub async fn create_or_confirm(
+    store: &dyn ArchiveStore,
+    key: &ObjectKey,
+    body: Bytes,
+) -> Result<bool> {
+    if store.create_if_absent(key, body.clone()).await? {
+        return Ok(true);
+    }
+    Ok(read_all(store, key).await? == body)
 }
 
 /// Reads a small object (a record, a lock, a journal) whole.

@@ -116,28 +116,28 @@ pub async fn s3_archive(endpoint: &str, name: &str, class: &str) -> Archive {
     }
 }
 
+/// The binary, with only the environment a test gives it: the simulator, the archive, `extra`.
+pub fn binary(s: &SimServer, a: &Archive, extra: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kaltura-archiver"));
+    command
+        .env_clear()
+        .env("KALTURA_PARTNERID", PARTNER.to_string())
+        .env("KALTURA_SECRET", SECRET)
+        .env("KALTURA_SERVICE_URL", s.base_url())
+        .env("N_YEARS", "3")
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(a.env.iter().cloned())
+        .envs(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    command
+}
+
 /// One run of the binary; the secret and the KS never show.
 pub async fn cli(s: &SimServer, a: &Archive, args: &[&str], extra: &[(&str, &str)]) -> Output {
-    let mut env: Vec<(String, String)> = vec![
-        ("KALTURA_PARTNERID".into(), PARTNER.to_string()),
-        ("KALTURA_SECRET".into(), SECRET.into()),
-        ("KALTURA_SERVICE_URL".into(), s.base_url()),
-        ("N_YEARS".into(), "3".into()),
-        ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
-    ];
-    env.extend(a.env.iter().cloned());
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_kaltura-archiver"))
-            .args(&args)
-            .env_clear()
-            .envs(env)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let mut command = binary(s, a, extra);
+    command.args(args);
+    let out = tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap();
     let all = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
