@@ -336,6 +336,18 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// Reading `key` failed part-way (a stream's error).
+    fn read_failed(store: &dyn std::fmt::Display, key: &ObjectKey, e: std::io::Error) -> Error {
+        Error::Backend {
+            store: store.to_string(),
+            op: "read",
+            key: key.to_string(),
+            detail: e.to_string(),
+        }
+    }
+}
+
 /// Result of a store operation.
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -391,18 +403,12 @@ pub async fn create_or_confirm(
 /// Reads a small object (a record, a lock, a journal) whole.
 pub async fn read_all(store: &dyn ArchiveStore, key: &ObjectKey) -> Result<Bytes> {
     use futures_util::TryStreamExt;
-    let parts: Vec<Bytes> =
-        store
-            .get(key)
-            .await?
-            .try_collect()
-            .await
-            .map_err(|e| Error::Backend {
-                store: store.to_string(),
-                op: "read",
-                key: key.to_string(),
-                detail: e.to_string(),
-            })?;
+    let parts: Vec<Bytes> = store
+        .get(key)
+        .await?
+        .try_collect()
+        .await
+        .map_err(|e| Error::read_failed(store, key, e))?;
     Ok(Bytes::from(parts.concat()))
 }
 
@@ -463,12 +469,7 @@ pub trait ArchiveStore: std::fmt::Debug + std::fmt::Display + Send + Sync {
         let body = self.get_version(key, version).await?;
         checksum::digest_stream(body)
             .await
-            .map_err(|e| Error::Backend {
-                store: self.to_string(),
-                op: "read",
-                key: key.to_string(),
-                detail: e.to_string(),
-            })
+            .map_err(|e| Error::read_failed(&self, key, e))
     }
 
     /// Requests a restore (idempotent: a restore in progress is not an error); returns the status.
