@@ -490,3 +490,55 @@ async fn verify_reads_every_copy_and_names_an_entry_at_risk() {
     assert!(r[&id].2.contains("checksum mismatch"), "{r:?}");
     assert_eq!(kaltura_original(&s, &id).await, placeholder);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_killed_mid_transfer_loses_nothing_and_the_next_run_leaves_no_temporary_file() {
+    let s = kaltura_sim::SimServer::start(kaltura_sim::SimConfig {
+        partner_id: PARTNER,
+        admin_secret: SECRET.into(),
+        entries: 30,
+        seed: 67,
+        history_years: 8,
+        flavor_bytes: (8_000_000, 24_000_000),
+        ..kaltura_sim::SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let a = local_archive();
+    let root = Path::new(&a.env[0].1).to_path_buf();
+    let base = baseline(&s).await;
+    let temp_files = |root: &Path| -> Vec<String> {
+        std::fs::read_dir(root)
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+                    .filter(|n| n.starts_with(".tmp-"))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut child = binary(&s, &a, &[])
+        .args(["archive", "--execute", "--jobs", "2"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // SIGKILL while a copy is being written: its temporary file is there.
+    let mut mid_transfer = false;
+    for _ in 0..400 {
+        if !temp_files(&root).is_empty() {
+            mid_transfer = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(mid_transfer, "the run never wrote a copy");
+    assert_invariant(&s, a.store.as_ref(), &base, "a SIGKILL mid-transfer").await;
+    let r = report(&s, &a, &["archive", "--execute"]).await;
+    assert!(with_outcome(&r, "failed").is_empty(), "{r:?}");
+    assert_eq!(temp_files(&root), Vec::<String>::new());
+    assert_invariant(&s, a.store.as_ref(), &base, "the run after the kill").await;
+    let h = report(&s, &a, &["health"]).await;
+    assert!(h.values().all(|(_, o, _)| o == "healthy"), "{h:?}");
+}
