@@ -12,9 +12,8 @@ use common::env_u64;
 use std::sync::Arc;
 use std::time::Instant;
 
-use archiver::context::{Ctx, Settings};
+use archiver::context::{Ctx, Mode, Settings};
 use archiver::engine::{self, Command};
-use archiver::journal::Journal;
 use archiver::placeholder::{Placeholders, DEFAULT};
 use archiver::selection::{Flavors, Selection, Walker};
 use archiver::store::local::LocalStore;
@@ -31,21 +30,19 @@ async fn archive_all(sim: &SimServer, jobs: usize) -> (f64, u64, u64) {
         .with_secret("sim-admin-secret".to_string().into())
         .build()
         .expect("client");
-    let now = archiver::time::now();
-    let ctx = Arc::new(Ctx {
-        client: client.clone(),
+    let ctx = Arc::new(Ctx::new(
+        client.clone(),
         store,
-        placeholders: Placeholders::new(DEFAULT.to_vec()),
-        settings: Settings {
-            execute: true,
+        Placeholders::new(DEFAULT.to_vec()),
+        Settings {
             jobs,
             storage_class: StorageClass::Standard,
             ..Settings::default()
         },
-        journal: Journal::new("archive", now, true),
-        now,
-        urls: Default::default(),
-    });
+        Mode::Execute,
+        "archive",
+    ));
+    let now = ctx.now;
     let walker =
         Walker::new(client, &Selection::default(), Flavors::Originals, now).expect("walker");
     let started = Instant::now();

@@ -23,9 +23,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use archiver::context::{Ctx, Settings};
+use archiver::context::{Ctx, Mode, Settings};
 use archiver::engine::{self, Command};
-use archiver::journal::Journal;
 use archiver::placeholder::{Placeholders, DEFAULT};
 use archiver::selection::{Flavors, Selection, Walker};
 use archiver::store::local::LocalStore;
@@ -66,13 +65,11 @@ fn set_latency(sim: &SimServer, ms: u64) {
 }
 
 fn ctx(sim: &SimServer, store: Arc<dyn ArchiveStore>, jobs: usize, execute: bool) -> Arc<Ctx> {
-    let now = archiver::time::now();
-    Arc::new(Ctx {
-        client: client(sim),
+    Arc::new(Ctx::new(
+        client(sim),
         store,
-        placeholders: Placeholders::new(DEFAULT.to_vec()),
-        settings: Settings {
-            execute,
+        Placeholders::new(DEFAULT.to_vec()),
+        Settings {
             jobs,
             storage_class: StorageClass::Standard,
             poll_every: Duration::from_millis(200),
@@ -80,10 +77,9 @@ fn ctx(sim: &SimServer, store: Arc<dyn ArchiveStore>, jobs: usize, execute: bool
             years: 1e-6,
             ..Settings::default()
         },
-        journal: Journal::new("bench", now, true),
-        now,
-        urls: Default::default(),
-    })
+        Mode::from_execute(execute),
+        "bench",
+    ))
 }
 
 /// Runs a command over a selection; returns (seconds, entries done).
@@ -116,7 +112,7 @@ async fn originals(sim: &SimServer) -> Vec<FlavorAsset> {
                 .await
                 .expect("flavors")
                 .into_iter()
-                .filter(|f| f.is_original && f.status == 2),
+                .filter(|f| f.is_original && f.is_ready()),
         );
     }
     out

@@ -7,9 +7,10 @@ use serde_json::json;
 
 use kaltura::FlavorAsset;
 
-use crate::context::Ctx;
+use crate::context::{Ctx, Gated};
 use crate::copies;
 use crate::diagnose::{state_name, Anomaly, Diagnosis, State};
+use crate::error::{Context, Error, Result};
 use crate::failpoint;
 use crate::outcome::Outcome;
 use crate::record::{self, CopyRecord};
@@ -32,11 +33,13 @@ pub async fn archive(ctx: &Ctx, d: &Diagnosis) -> Outcome {
         ) => copy_and_tag(ctx, d).await,
         State::Anomaly(Anomaly::CopyWithoutTag) => {
             match ctx.set_tag(&d.entry, ARCHIVED, true).await {
-                Ok(()) if ctx.settings.execute => {
+                Ok(Gated::Done(())) => {
                     Outcome::Done("tagged: a verified copy already existed".into())
                 }
-                Ok(()) => Outcome::Planned("tag archived_to_s3 (a verified copy exists)".into()),
-                Err(e) => Outcome::Failed(e),
+                Ok(Gated::Planned) => {
+                    Outcome::Planned("tag archived_to_s3 (a verified copy exists)".into())
+                }
+                Err(e) => Outcome::Failed(e.to_string()),
             }
         }
         State::Replaced | State::Thawing => Outcome::DoneBefore(format!(
@@ -55,37 +58,46 @@ async fn copy_and_tag(ctx: &Ctx, d: &Diagnosis) -> Outcome {
         return Outcome::Skipped("no original flavor".into());
     };
     match put_verified(ctx, d, original).await {
-        Ok(None) => Outcome::Planned(format!(
+        Ok(Gated::Planned) => Outcome::Planned(format!(
             "archive flavor {} v{} ({} bytes) to {}",
             original.id.0,
             original.version,
             original.approx_bytes(),
             ctx.store
         )),
-        Ok(Some(key)) => {
+        Ok(Gated::Done(key)) => {
             if let Err(e) = ctx.set_tag(&d.entry, ARCHIVED, true).await {
                 return Outcome::Failed(format!("copied to {key} but tagging failed: {e}"));
             }
             failpoint::hit("archive.after-tag");
             Outcome::Done(format!("archived to {key}"))
         }
-        Err(e) => Outcome::Failed(e),
+        Err(e) => Outcome::Failed(e.to_string()),
     }
 }
 
 /// Streams the original into the store, checks the store's copy against the bytes received and
-/// records them; `None` in a dry run.
-async fn put_verified(
+/// records them, all as one gated change; returns the copy's key.
+async fn put_verified(ctx: &Ctx, d: &Diagnosis, original: &FlavorAsset) -> Result<Gated<String>> {
+    let key = d.copies.key_for_new_copy(&d.entry.id.0, original)?;
+    let exact = original.exact_bytes();
+    let detail = json!({"key": key.as_str(), "flavor": original.id.0, "version": original.version,
+                        "bytes": exact, "class": ctx.settings.storage_class.as_str()});
+    ctx.change(&d.entry.id, "put", detail, async {
+        put_and_record(ctx, d, original, &key).await?;
+        Ok(key.to_string())
+    })
+    .await
+}
+
+async fn put_and_record(
     ctx: &Ctx,
     d: &Diagnosis,
     original: &FlavorAsset,
-) -> Result<Option<String>, String> {
+    key: &crate::store::ObjectKey,
+) -> Result<()> {
     let store = ctx.store.as_ref();
     let id = &d.entry.id;
-    let key = d
-        .copies
-        .key_for_new_copy(&id.0, original)
-        .map_err(|e| e.to_string())?;
     let exact = original.exact_bytes();
     let meta = ArchiveMeta {
         entry_id: id.0.clone(),
@@ -101,34 +113,22 @@ async fn put_verified(
         size_hint: Some(original.approx_bytes()).filter(|_| exact.is_none()),
         storage_class: ctx.settings.storage_class,
     };
-    let detail = json!({"key": key.as_str(), "flavor": original.id.0, "version": original.version,
-                        "bytes": exact, "class": ctx.settings.storage_class.as_str()});
-    let put = ctx.gate(id, "put", detail, async {
-        let url = ctx.urls.take(&original.id);
-        let body = ctx
-            .client
-            .download_flavor_from(original, exact, url)
-            .await
-            .map_err(|e| e.to_string())?;
-        let (body, digests) = checksum::tee(body);
-        let info = store
-            .put(&key, body, &opts)
-            .await
-            .map_err(|e| e.to_string())?;
-        let received = digests.finish().await.map_err(|e| e.to_string())?;
-        Ok((info, received))
-    });
-    let Some((info, received)) = put.await? else {
-        return Ok(None);
-    };
+    let url = ctx.urls.take(&original.id);
+    let body = ctx
+        .client
+        .download_flavor_from(original, exact, url)
+        .await?;
+    let (body, digests) = checksum::tee(body);
+    let info = store.put(key, body, &opts).await?;
+    let received = digests.finish().await?;
     if ctx
         .placeholders
         .is_known(received.bytes, &received.crc64nvme)
     {
-        return Err(format!(
+        return Err(Error::Inconsistent(format!(
             "Kaltura served a placeholder as the original of flavor {} v{}; it was not recorded as a recording (the copy at {key} is not used)",
             original.id.0, original.version
-        ));
+        )));
     }
     let record = CopyRecord {
         key: key.to_string(),
@@ -152,16 +152,14 @@ async fn put_verified(
         && info.checksum.as_deref() == Some(received.crc64nvme.as_str())
         && copies::size_agrees(received.bytes, original);
     if !readback_agrees {
-        return Err(format!(
+        return Err(Error::Inconsistent(format!(
             "the copy at {key} does not verify ({} bytes, checksum {:?}) against the {} bytes received for flavor {} v{} ({:?} bytes); the entry stays untagged",
             info.size, info.checksum, received.bytes, original.id.0, original.version, exact
-        ));
+        )));
     }
     failpoint::hit("archive.after-put");
-    record::write(store, &record).await.map_err(|e| {
-        format!(
-            "copied to {key}, but its record could not be written: {e}; the entry stays untagged"
-        )
+    record::write(store, &record).await.with_context(|| {
+        format!("copied to {key}, but its record could not be written (the entry stays untagged)")
     })?;
     failpoint::hit("archive.after-record");
     ctx.journal.record(
@@ -170,5 +168,5 @@ async fn put_verified(
         json!({"key": key.as_str(), "version_id": record.version_id, "bytes": record.bytes,
                "crc64nvme": record.crc64nvme, "sha256": record.sha256}),
     );
-    Ok(Some(key.to_string()))
+    Ok(())
 }

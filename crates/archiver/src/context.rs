@@ -1,5 +1,6 @@
 //! What every transition works with: the Kaltura client, the store, the placeholder, the
-//! settings of the run, the journal, and the one dry-run gate every change passes.
+//! settings of the run, the journal, and the one gate every change to Kaltura or the store
+//! passes ([`Ctx::change`]): the only place that knows whether the run acts or plans.
 
 use serde_json::{json, Value};
 use std::future::Future;
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use kaltura::{Client, EntryId, MediaEntry};
 
+use crate::error::Result;
 use crate::journal::Journal;
 use crate::placeholder::Placeholders;
 use crate::store::{ArchiveStore, RestoreTier, StorageClass};
@@ -15,8 +17,6 @@ use crate::store::{ArchiveStore, RestoreTier, StorageClass};
 /// Settings of a run.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Act (`--execute` / `DOIT=true`); otherwise only report what would be done.
-    pub execute: bool,
     /// Entries worked on at once.
     pub jobs: usize,
     /// The policy's N: entries unplayed (and created) longer ago are archived and replaced;
@@ -40,7 +40,6 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            execute: false,
             jobs: 4,
             years: 3.0,
             storage_class: StorageClass::Glacier,
@@ -53,7 +52,38 @@ impl Default for Settings {
     }
 }
 
-/// The shared context of a run.
+/// Whether a run changes anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Report what would be done; change nothing (the default).
+    DryRun,
+    /// Act (`--execute` / `DOIT=true`).
+    Execute,
+}
+
+impl Mode {
+    /// `Execute` when `execute`, else `DryRun`.
+    pub fn from_execute(execute: bool) -> Mode {
+        if execute {
+            Mode::Execute
+        } else {
+            Mode::DryRun
+        }
+    }
+}
+
+/// What the gate did with a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[must_use]
+pub enum Gated<T> {
+    /// A dry run: the change was recorded as planned, not made.
+    Planned,
+    /// The change was made; its result.
+    Done(T),
+}
+
+/// The shared context of a run. Built only by [`Ctx::new`], which fixes the run's [`Mode`]
+/// and derives the journal's from it.
 #[derive(Debug)]
 pub struct Ctx {
     /// Kaltura.
@@ -70,6 +100,7 @@ pub struct Ctx {
     pub now: i64,
     /// Download URLs fetched ahead for a page of entries, used once each.
     pub urls: UrlCache,
+    mode: Mode,
 }
 
 /// Download URLs fetched in one batch per page, so archiving an entry needs no `getUrl` call.
@@ -89,67 +120,107 @@ impl UrlCache {
 }
 
 impl Ctx {
+    /// The context of a run started now, with a journal named `command`.
+    pub fn new(
+        client: Client,
+        store: Arc<dyn ArchiveStore>,
+        placeholders: Placeholders,
+        settings: Settings,
+        mode: Mode,
+        command: &str,
+    ) -> Ctx {
+        let now = crate::time::now();
+        let journal = Journal::new(command, now, mode == Mode::DryRun);
+        Ctx::with_journal(client, store, placeholders, settings, mode, journal)
+    }
+
+    /// The same run narrowed to one shard: same connection, store, placeholders, mode, run id
+    /// and start time; a journal of its own.
+    pub fn narrowed(&self, shard: crate::shard::Shard) -> Ctx {
+        let settings = Settings {
+            shard: Some(shard),
+            ..self.settings.clone()
+        };
+        Ctx::with_journal(
+            self.client.clone(),
+            self.store.clone(),
+            self.placeholders.clone(),
+            settings,
+            self.mode,
+            self.journal.sibling(),
+        )
+    }
+
+    fn with_journal(
+        client: Client,
+        store: Arc<dyn ArchiveStore>,
+        placeholders: Placeholders,
+        settings: Settings,
+        mode: Mode,
+        journal: Journal,
+    ) -> Ctx {
+        Ctx {
+            client,
+            store,
+            placeholders,
+            settings,
+            now: journal.started(),
+            journal,
+            urls: UrlCache::default(),
+            mode,
+        }
+    }
+
+    /// Whether the run acts or plans: for reports, and for skipping reads that only a change
+    /// needs. Every change itself goes through [`Ctx::change`].
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
     /// The one gate for every change to Kaltura or the store. In a dry run it records the
-    /// planned action and returns `None`; otherwise it runs `act`, records the result and
-    /// returns it.
-    pub async fn gate<T, F>(
+    /// planned action and returns [`Gated::Planned`] without running `act`; otherwise it runs
+    /// `act`, records the result and returns it.
+    pub async fn change<T, F>(
         &self,
         entry: &EntryId,
         action: &str,
         detail: Value,
         act: F,
-    ) -> Result<Option<T>, String>
+    ) -> Result<Gated<T>>
     where
-        F: Future<Output = Result<T, String>>,
+        F: Future<Output = Result<T>>,
     {
-        if !self.settings.execute {
+        if self.mode == Mode::DryRun {
             self.journal
                 .record(&entry.0, action, json!({"planned": detail}));
-            return Ok(None);
+            return Ok(Gated::Planned);
         }
         let r = act.await;
         let result = match &r {
             Ok(_) => json!({"ok": detail}),
-            Err(e) => json!({"error": e, "request": detail}),
+            Err(e) => json!({"error": e.to_string(), "request": detail}),
         };
         self.journal.record(&entry.0, action, result);
-        r.map(Some)
+        r.map(Gated::Done)
     }
 
     /// Sets or clears one tag, keeping the others (read from `entry`).
-    pub async fn set_tag(&self, entry: &MediaEntry, tag: &str, on: bool) -> Result<(), String> {
+    pub async fn set_tag(&self, entry: &MediaEntry, tag: &str, on: bool) -> Result<Gated<()>> {
         let mut tags: Vec<String> = entry.tag_list().into_iter().filter(|t| t != tag).collect();
         if on {
             tags.push(tag.to_string());
         }
         let action = if on { "tag" } else { "untag" };
-        self.gate(&entry.id, action, json!({"tag": tag}), async {
-            self.client
-                .set_tags(&entry.id, &tags)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+        self.change(&entry.id, action, json!({"tag": tag}), async {
+            self.client.set_tags(&entry.id, &tags).await?;
+            Ok(())
         })
         .await
-        .map(|_| ())
     }
 
-    /// Whether an entry is old and unplayed enough for the policy to replace it.
-    pub fn replace_allowed(&self, entry: &MediaEntry) -> Result<(), String> {
-        let cutoff = crate::time::years_ago(self.now, self.settings.years);
-        let years = self.settings.years;
-        if entry.created_at > cutoff {
-            return Err(format!(
-                "created {}, within the last {years} years",
-                crate::time::date(entry.created_at)
-            ));
-        }
-        match entry.last_played_at {
-            Some(t) if t > cutoff => Err(format!(
-                "played {}, within the last {years} years",
-                crate::time::date(t)
-            )),
-            _ => Ok(()),
-        }
+    /// Why the policy does not allow replacing an entry yet (too young or played recently);
+    /// `None` when it does.
+    pub fn too_recent(&self, entry: &MediaEntry) -> Option<String> {
+        crate::policy::too_recent(entry, self.now, self.settings.years)
     }
 }

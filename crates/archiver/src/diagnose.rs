@@ -2,10 +2,11 @@
 //! copies — never stored — and the anomalies a crash or a human can leave behind.
 
 use futures_util::TryStreamExt;
-use kaltura::{FlavorAsset, MediaEntry};
+use kaltura::{FlavorAsset, MediaEntry, MediaType};
 
 use crate::context::Ctx;
 use crate::copies::{ArchiveCopy, Copies};
+use crate::error::Result;
 use crate::proof::Depth;
 use crate::store::RestoreStatus;
 use crate::tags::{ARCHIVED, REPLACED};
@@ -141,19 +142,15 @@ impl Diagnosis {
 }
 
 /// Whether an original flavor is a placeholder: same size as a known one, then same bytes.
-pub async fn is_placeholder(ctx: &Ctx, flavor: &FlavorAsset) -> Result<bool, String> {
+pub async fn is_placeholder(ctx: &Ctx, flavor: &FlavorAsset) -> Result<bool> {
     let Some(len) = flavor.exact_bytes() else {
         return Ok(false);
     };
     if !ctx.placeholders.size_matches(len) {
         return Ok(false);
     }
-    let stream = ctx
-        .client
-        .download_flavor(flavor, Some(len))
-        .await
-        .map_err(|e| e.to_string())?;
-    let parts: Vec<bytes::Bytes> = stream.try_collect().await.map_err(|e| e.to_string())?;
+    let stream = ctx.client.download_flavor(flavor, Some(len)).await?;
+    let parts: Vec<bytes::Bytes> = stream.try_collect().await?;
     Ok(ctx.placeholders.matches(&parts.concat()))
 }
 
@@ -164,7 +161,7 @@ pub async fn diagnose(
     entry: &MediaEntry,
     original: Option<&FlavorAsset>,
     depth: Depth,
-) -> Result<Diagnosis, String> {
+) -> Result<Diagnosis> {
     let store = ctx.store.as_ref();
     let id = &entry.id.0;
     let (archived, replaced) = (entry.has_tag(ARCHIVED), entry.has_tag(REPLACED));
@@ -177,7 +174,7 @@ pub async fn diagnose(
         copies: Copies::default(),
         state: State::Initial,
     };
-    if entry.media_type == 2 {
+    if entry.media_type == MediaType::Image {
         d.state = State::NotApplicable("an image: nothing to archive".into());
         return Ok(d);
     }
@@ -185,7 +182,7 @@ pub async fn diagnose(
         d.state = State::Converting;
         return Ok(d);
     }
-    let ready = original.filter(|o| o.status == 2);
+    let ready = original.filter(|o| o.is_ready());
     let real = match ready {
         Some(o) => {
             d.placeholder = is_placeholder(ctx, o).await?;
@@ -197,16 +194,9 @@ pub async fn diagnose(
         d.state = State::NotApplicable("the original flavor is not READY".into());
         return Ok(d);
     }
-    d.copies = Copies::load(store, id, depth, &ctx.placeholders)
-        .await
-        .map_err(|e| e.to_string())?;
+    d.copies = Copies::load(store, id, depth, &ctx.placeholders).await?;
     if let Some(o) = real {
-        d.matching = d
-            .copies
-            .matching(store, id, o)
-            .await
-            .map_err(|e| e.to_string())?
-            .cloned();
+        d.matching = d.copies.matching(store, id, o).await?.cloned();
         let copies = &d.copies;
         d.state = match (archived, replaced, &d.matching) {
             (_, true, _) => State::Anomaly(Anomaly::ReplacedTagOnRealVideo),

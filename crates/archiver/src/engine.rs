@@ -7,10 +7,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use kaltura::content::replacement_status;
 use kaltura::{EntryId, FlavorAsset, MediaEntry};
 
-use crate::context::Ctx;
+use crate::context::{Ctx, Mode};
 use crate::diagnose::{diagnose, state_name, Anomaly, Diagnosis, State};
 use crate::outcome::{Outcome, Pending, PendingKind, Step, Summary};
 use crate::selection::{SelectionError, Walker};
@@ -65,7 +64,8 @@ pub async fn run(
     let (tx, rx) = tokio::sync::mpsc::channel::<(MediaEntry, Option<FlavorAsset>)>(1000);
     // Pages are fetched while earlier entries are worked on.
     let shard = ctx.settings.shard;
-    let prefetch = (command == Command::Archive && ctx.settings.execute).then(|| ctx.clone());
+    let prefetch =
+        (command == Command::Archive && ctx.mode() == Mode::Execute).then(|| ctx.clone());
     let producer = tokio::spawn(async move {
         while let Some(page) = walker.next_page().await? {
             let mine: Vec<&MediaEntry> = page
@@ -122,7 +122,7 @@ async fn prefetch_urls(ctx: &Ctx, page: &crate::selection::Page, entries: &[&Med
         .filter(|e| !e.has_tag(crate::tags::ARCHIVED) && !e.has_tag(crate::tags::REPLACED))
         .filter_map(|e| page.original(&e.id))
         .filter(|o| {
-            o.status == 2
+            o.is_ready()
                 && !o
                     .exact_bytes()
                     .is_some_and(|n| ctx.placeholders.size_matches(n))
@@ -257,7 +257,7 @@ async fn settle(ctx: &Ctx, pending: Vec<(Pending, String)>) -> Vec<(Pending, Str
                 }
                 Ok((entries, originals)) => match entries.get(&p.entry) {
                     None => Some(Outcome::Failed("the entry disappeared".into())),
-                    Some(e) => check(ctx, &p, e, originals.get(&p.entry)).await,
+                    Some(e) => settle_one(ctx, &p, e, originals.get(&p.entry)).await,
                 },
             };
             match outcome {
@@ -298,50 +298,16 @@ async fn poll(ctx: &Ctx, ids: &[EntryId]) -> Result<Polled, kaltura::Error> {
     Ok((entries, originals))
 }
 
-/// Whether a pending entry finished; `None` = still converting.
-async fn check(
+/// Hands a polled pending entry back to the transition that started it; `None` = still
+/// converting.
+async fn settle_one(
     ctx: &Ctx,
     p: &Pending,
     e: &MediaEntry,
     original: Option<&FlavorAsset>,
 ) -> Option<Outcome> {
-    match e.replacement_status.as_str() {
-        replacement_status::FAILED => {
-            let _ = ctx.client.cancel_replace(&e.id).await;
-            return Some(Outcome::Failed(
-                "Kaltura failed to convert the new content; the replacement was cancelled".into(),
-            ));
-        }
-        replacement_status::READY_BUT_NOT_APPROVED
-        | replacement_status::NOT_READY_AND_NOT_APPROVED => {
-            if let Err(err) = replace::approve_if_needed(ctx, e).await {
-                return Some(Outcome::Failed(err));
-            }
-            return None;
-        }
-        _ => {}
+    match &p.kind {
+        PendingKind::Placeholder => replace::settle(ctx, e, original).await,
+        PendingKind::Restore { copy } => restore::settle(ctx, e, original, copy).await,
     }
-    let converting = !e.replacing_entry_id.is_empty()
-        || e.status != kaltura::models::entry_status::READY
-        || original.is_none_or(|o| o.status != 2);
-    if converting {
-        return None;
-    }
-    Some(match &p.kind {
-        PendingKind::Placeholder => {
-            let is_placeholder = match original {
-                Some(o) => crate::diagnose::is_placeholder(ctx, o).await,
-                None => Ok(false),
-            };
-            match is_placeholder {
-                Ok(true) => replace::finish_tags(ctx, e, "replaced with the placeholder").await,
-                Ok(false) => Outcome::Failed(
-                    "after the replacement the original is not the placeholder; left untagged"
-                        .into(),
-                ),
-                Err(err) => Outcome::Failed(format!("checking the new original failed: {err}")),
-            }
-        }
-        PendingKind::Restore { copy } => restore::finish(ctx, e, original, copy).await,
-    })
 }

@@ -145,7 +145,7 @@ impl Journal {
 
     /// Writes the lines recorded since the last part as the next part (executed runs only; a dry
     /// run's journal is written whole by [`Journal::finish`]). Returns where it went, if anywhere.
-    pub async fn flush(&self, store: &dyn ArchiveStore) -> Result<Option<String>, String> {
+    pub async fn flush(&self, store: &dyn ArchiveStore) -> crate::error::Result<Option<String>> {
         if self.dry_run {
             return Ok(None);
         }
@@ -154,22 +154,25 @@ impl Journal {
         if new.is_empty() {
             return Ok(None);
         }
-        let key = ObjectKey::new(self.part_key(written.1 + 1)).map_err(|e| e.to_string())?;
+        let key = ObjectKey::new(self.part_key(written.1 + 1))?;
         // A lost answer to an earlier attempt would otherwise block every later part.
         match crate::store::create_or_confirm(store, &key, Self::body(&new)).await {
             Ok(true) => {
                 *written = (written.0 + new.len(), written.1 + 1);
                 Ok(Some(format!("{store}: {key}")))
             }
-            Ok(false) => Err(format!("{store}: {key} already exists")),
-            Err(e) => Err(e.to_string()),
+            Ok(false) => Err(crate::error::Error::Inconsistent(format!(
+                "{store}: {key} already exists"
+            ))),
+            Err(e) => Err(e.into()),
         }
     }
 
     /// Writes the journal: the rest of it to the store for an executed run (its parts together
     /// are the journal), else the whole of it to a file under the system's temporary directory.
     /// Returns where it went.
-    pub async fn finish(&self, store: &dyn ArchiveStore) -> Result<String, String> {
+    pub async fn finish(&self, store: &dyn ArchiveStore) -> crate::error::Result<String> {
+        use crate::error::Context;
         if self.dry_run {
             let lines = self.lines.lock().expect("journal lock").clone();
             if lines.is_empty() {
@@ -179,10 +182,9 @@ impl Journal {
                 .join("kaltura-archiver")
                 .join(self.key().replace('/', "-"));
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                std::fs::create_dir_all(dir).context(dir.display().to_string())?;
             }
-            std::fs::write(&path, Self::body(&lines))
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            std::fs::write(&path, Self::body(&lines)).context(path.display().to_string())?;
             return Ok(path.display().to_string());
         }
         match self.flush(store).await? {

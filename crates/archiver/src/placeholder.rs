@@ -26,21 +26,22 @@ impl Placeholder {
     }
 
     /// Reads the placeholder's bytes; a file must exist, be readable and not be empty.
-    pub fn bytes(&self) -> Result<Vec<u8>, String> {
+    pub fn bytes(&self) -> crate::error::Result<Vec<u8>> {
+        use crate::error::Error;
         match self {
             Placeholder::BuiltIn => Ok(DEFAULT.to_vec()),
             Placeholder::File(p) => {
                 let b = std::fs::read(p).map_err(|e| {
-                    format!(
+                    Error::Invalid(format!(
                         "the placeholder video {} cannot be read: {e}; fix PLACEHOLDER_VIDEO",
                         p.display()
-                    )
+                    ))
                 })?;
                 if b.is_empty() {
-                    return Err(format!(
+                    return Err(Error::Invalid(format!(
                         "the placeholder video {} is empty; fix PLACEHOLDER_VIDEO",
                         p.display()
-                    ));
+                    )));
                 }
                 Ok(b)
             }
@@ -107,34 +108,35 @@ impl Placeholders {
 
     /// Adds every placeholder recorded in the store, so that entries replaced with an earlier
     /// `PLACEHOLDER_VIDEO` are still recognised.
-    pub async fn load_recorded(&mut self, store: &dyn ArchiveStore) -> Result<usize, String> {
-        let keys = store
-            .list(RECORDS_PREFIX)
-            .await
-            .map_err(|e| e.to_string())?;
+    pub async fn load_recorded(&mut self, store: &dyn ArchiveStore) -> crate::store::Result<usize> {
+        let keys = store.list(RECORDS_PREFIX).await?;
         for key in &keys {
-            let r: PlaceholderRecord = read_json(store, key).await.map_err(|e| e.to_string())?;
+            let r: PlaceholderRecord = read_json(store, key).await?;
             self.know(r.bytes, r.crc64nvme);
         }
         Ok(keys.len())
     }
 
     /// Records the placeholder in use in the store, once (an existing record is kept).
-    pub async fn record_current(&self, store: &dyn ArchiveStore, now: i64) -> Result<(), String> {
-        let key = ObjectKey::new(format!("{RECORDS_PREFIX}{}.json", self.digest.sha256))
-            .map_err(|e| e.to_string())?;
+    pub async fn record_current(
+        &self,
+        store: &dyn ArchiveStore,
+        now: i64,
+    ) -> crate::error::Result<()> {
+        use crate::error::Context;
+        let key = ObjectKey::new(format!("{RECORDS_PREFIX}{}.json", self.digest.sha256))?;
         let rec = PlaceholderRecord {
             bytes: self.digest.bytes,
             crc64nvme: self.digest.crc64nvme.clone(),
             sha256: self.digest.sha256.clone(),
             first_used_at: now,
         };
-        let body = serde_json::to_vec_pretty(&rec).map_err(|e| e.to_string())?;
+        let body = serde_json::to_vec_pretty(&rec).expect("a placeholder record serialises");
         store
             .create_if_absent(&key, bytes::Bytes::from(body))
             .await
             .map(|_| ())
-            .map_err(|e| format!("recording the placeholder failed: {e}"))
+            .context("recording the placeholder failed")
     }
 
     /// The bytes to upload.
@@ -186,12 +188,17 @@ mod tests {
     fn a_missing_or_empty_file_is_refused_with_the_variable_to_fix() {
         let dir = tempfile::tempdir().unwrap();
         let missing = Placeholder::from_setting(Some(&dir.path().join("nope.mp4")));
-        assert!(missing.bytes().unwrap_err().contains("PLACEHOLDER_VIDEO"));
+        assert!(missing
+            .bytes()
+            .unwrap_err()
+            .to_string()
+            .contains("PLACEHOLDER_VIDEO"));
         let empty = dir.path().join("empty.mp4");
         std::fs::write(&empty, b"").unwrap();
         assert!(Placeholder::from_setting(Some(&empty))
             .bytes()
             .unwrap_err()
+            .to_string()
             .contains("empty"));
         assert_eq!(
             Placeholder::from_setting(None).bytes().unwrap().len(),

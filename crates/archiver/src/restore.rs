@@ -1,20 +1,21 @@
 //! `restore`: replaced → thawing → archived. A frozen copy gets a thaw request; a readable one is
 //! streamed back into Kaltura through a chunked upload and replaces the placeholder. Once Kaltura
-//! has converted it (polled in batches by the engine), the new original's exact byte count must
-//! equal the copy's; then a same-as record is written and `flavors_deleted` removed. The copy stays.
+//! has converted it (the engine polls pending entries in batches and hands each back to
+//! [`settle`]), the new original's exact byte count must equal the copy's; then a same-as record
+//! is written and `flavors_deleted` removed. The copy stays.
 
 use serde_json::json;
 
 use kaltura::{FlavorAsset, MediaEntry};
 
-use crate::context::Ctx;
+use crate::context::{Ctx, Gated};
 use crate::copies::{self, ArchiveCopy, SameAs};
 use crate::diagnose::{Anomaly, Diagnosis, State};
 use crate::failpoint;
 use crate::outcome::{Outcome, Pending, PendingKind, Step};
 use crate::proof;
-use crate::replace::{original_unchanged, swap_content, upload as upload_token};
 use crate::store::{ObjectInfo, RestoreStatus};
+use crate::swap::{self, original_unchanged, swap_content, Progress};
 use crate::tags::REPLACED;
 
 /// Runs `restore` for a diagnosed entry.
@@ -49,22 +50,22 @@ async fn from_copy(ctx: &Ctx, d: &Diagnosis, copy: &ArchiveCopy) -> Step {
             let (tier, days) = (ctx.settings.restore_tier, ctx.settings.restore_days);
             let detail = json!({"key": copy.key.as_str(), "tier": tier.as_str(), "days": days});
             let r = ctx
-                .gate(id, "thaw", detail, async {
-                    ctx.store
+                .change(id, "thaw", detail, async {
+                    let store = ctx.store.as_ref();
+                    Ok(store
                         .restore_version(&copy.key, version.as_deref(), tier, days)
-                        .await
-                        .map_err(|e| e.to_string())
+                        .await?)
                 })
                 .await;
             match r {
-                Ok(None) => Outcome::Planned(format!(
+                Ok(Gated::Planned) => Outcome::Planned(format!(
                     "request a {} thaw of {} ({}) for {days} days",
                     tier.as_str(),
                     copy.key,
                     info.storage_class.as_str()
                 ))
                 .into(),
-                Ok(Some(_)) => {
+                Ok(Gated::Done(_)) => {
                     failpoint::hit("restore.after-thaw-request");
                     Outcome::Waiting(format!(
                         "thaw of {} requested ({} tier: {}); a later run restores it",
@@ -74,7 +75,7 @@ async fn from_copy(ctx: &Ctx, d: &Diagnosis, copy: &ArchiveCopy) -> Step {
                     ))
                     .into()
                 }
-                Err(e) => Outcome::Failed(e).into(),
+                Err(e) => Outcome::Failed(e.to_string()).into(),
             }
         }
         RestoreStatus::Thawing => Outcome::Waiting(format!(
@@ -120,35 +121,48 @@ async fn upload(ctx: &Ctx, d: &Diagnosis, copy: &ArchiveCopy) -> Step {
     let bytes = copy.bytes();
     let detail = json!({"key": copy.key.as_str(), "bytes": bytes});
     let r = ctx
-        .gate(id, "restore-content", detail, async {
+        .change(id, "restore-content", detail, async {
             let body = match &copy.record {
                 Some(rec) => proof::read(ctx.store.as_ref(), rec).await,
                 None => ctx.store.get(&copy.key).await,
-            }
-            .map_err(|e| e.to_string())?;
+            }?;
             let name = format!("{}.{ext}", id.0);
-            let token = upload_token(ctx, &name, bytes, body, "restore").await?;
+            let token = swap::upload(ctx, &name, bytes, body, "restore").await?;
             // An upload by the owner since the diagnosis is not overwritten.
             original_unchanged(ctx, d).await?;
             swap_content(ctx, id, &token, "restore").await
         })
         .await;
     match r {
-        Ok(None) => {
+        Ok(Gated::Planned) => {
             Outcome::Planned(format!("restore {} ({bytes} bytes) into Kaltura", copy.key)).into()
         }
-        Ok(Some(())) => Step::Pending(Pending {
+        Ok(Gated::Done(())) => Step::Pending(Pending {
             entry: id.clone(),
             kind: PendingKind::Restore {
                 copy: Box::new(copy.clone()),
             },
         }),
-        Err(e) => Outcome::Failed(e).into(),
+        Err(e) => Outcome::Failed(e.to_string()).into(),
     }
 }
 
-/// After Kaltura converted the restored content: check the bytes, record, untag.
-pub async fn finish(
+/// A restore started earlier, polled: once Kaltura converted the restored content, check the
+/// bytes, record, untag. `None` while Kaltura is still converting.
+pub async fn settle(
+    ctx: &Ctx,
+    e: &MediaEntry,
+    original: Option<&FlavorAsset>,
+    copy: &ArchiveCopy,
+) -> Option<Outcome> {
+    match swap::progress(ctx, e, original).await {
+        Progress::Converting => None,
+        Progress::Failed(outcome) => Some(outcome),
+        Progress::Converted => Some(finish(ctx, e, original, copy).await),
+    }
+}
+
+async fn finish(
     ctx: &Ctx,
     e: &MediaEntry,
     original: Option<&FlavorAsset>,
@@ -177,13 +191,13 @@ async fn untag_real(ctx: &Ctx, d: &Diagnosis) -> Outcome {
     match newest.filter(|c| o.exact_bytes() == Some(c.bytes())) {
         Some(c) => record_and_untag(ctx, &d.entry, o, c, "finished an interrupted restore").await,
         None => match ctx.set_tag(&d.entry, REPLACED, false).await {
-            Ok(()) if ctx.settings.execute => Outcome::Done(
+            Ok(Gated::Done(())) => Outcome::Done(
                 "untagged flavors_deleted: Kaltura holds a new original (archive it again)".into(),
             ),
-            Ok(()) => {
+            Ok(Gated::Planned) => {
                 Outcome::Planned("untag flavors_deleted (Kaltura holds a new original)".into())
             }
-            Err(e) => Outcome::Failed(e),
+            Err(e) => Outcome::Failed(e.to_string()),
         },
     }
 }
@@ -204,25 +218,25 @@ async fn record_and_untag(
         };
         let detail = json!({"flavor": o.id.0, "version": o.version, "copy": copy.key.as_str()});
         let r = ctx
-            .gate(&e.id, "record-same-as", detail, async {
-                copies::record_same_as(ctx.store.as_ref(), &e.id.0, o, &same)
-                    .await
-                    .map_err(|e| e.to_string())
+            .change(&e.id, "record-same-as", detail, async {
+                let store = ctx.store.as_ref();
+                Ok(copies::record_same_as(store, &e.id.0, o, &same).await?)
             })
             .await;
-        if let Err(err) = r {
-            return Outcome::Failed(format!("{what}, but recording the copy failed: {err}"));
-        }
-        if ctx.settings.execute {
-            failpoint::hit("restore.after-record");
+        match r {
+            Err(err) => {
+                return Outcome::Failed(format!("{what}, but recording the copy failed: {err}"))
+            }
+            Ok(Gated::Done(_)) => failpoint::hit("restore.after-record"),
+            Ok(Gated::Planned) => {}
         }
     }
     match ctx.set_tag(e, REPLACED, false).await {
-        Ok(()) if ctx.settings.execute => {
+        Ok(Gated::Done(())) => {
             failpoint::hit("restore.after-untag");
             Outcome::Done(format!("{what} from {}", copy.key))
         }
-        Ok(()) => Outcome::Planned(format!("{what}: untag {REPLACED}")),
+        Ok(Gated::Planned) => Outcome::Planned(format!("{what}: untag {REPLACED}")),
         Err(err) => Outcome::Failed(format!("{what}, but untagging failed: {err}")),
     }
 }

@@ -12,8 +12,12 @@ pub struct Shard {
 
 impl Shard {
     /// Parses `K/N` (0 ≤ K < N).
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let bad = || format!("shard {s:?} must be K/N with 0 <= K < N, e.g. 0/4");
+    pub fn parse(s: &str) -> crate::error::Result<Self> {
+        let bad = || {
+            crate::error::Error::Invalid(format!(
+                "shard {s:?} must be K/N with 0 <= K < N, e.g. 0/4"
+            ))
+        };
         let (k, n) = s.trim().split_once('/').ok_or_else(bad)?;
         let (index, count) = (
             k.trim().parse::<u32>().map_err(|_| bad())?,
@@ -28,7 +32,7 @@ impl Shard {
     /// The shard of an array job from its environment: the index from
     /// `AWS_BATCH_JOB_ARRAY_INDEX` (AWS Batch) or `JOB_COMPLETION_INDEX` (Kubernetes indexed
     /// Jobs), the count from `SHARD_COUNT`. `None` when no index is set.
-    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, String> {
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> crate::error::Result<Option<Self>> {
         let index = ["AWS_BATCH_JOB_ARRAY_INDEX", "JOB_COMPLETION_INDEX"]
             .iter()
             .find_map(|k| var(k).filter(|v| !v.trim().is_empty()).map(|v| (*k, v)));
@@ -36,7 +40,7 @@ impl Shard {
             return Ok(None);
         };
         let count = var("SHARD_COUNT").ok_or_else(|| {
-            format!("{name} is set ({index}) but SHARD_COUNT is not: set SHARD_COUNT to the number of tasks")
+            crate::error::Error::Invalid(format!("{name} is set ({index}) but SHARD_COUNT is not: set SHARD_COUNT to the number of tasks"))
         })?;
         Shard::parse(&format!("{index}/{count}")).map(Some)
     }
@@ -95,7 +99,7 @@ mod tests {
             Some(Shard { index: 2, count: 3 })
         );
         let e = Shard::from_env(env(&[("AWS_BATCH_JOB_ARRAY_INDEX", "1")])).unwrap_err();
-        assert!(e.contains("SHARD_COUNT"), "{e}");
+        assert!(e.to_string().contains("SHARD_COUNT"), "{e}");
         assert!(
             Shard::parse("4/4").is_err()
                 && Shard::parse("x").is_err()

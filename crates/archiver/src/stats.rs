@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use kaltura::models::entry_status;
+use kaltura::EntryStatus;
 
 use crate::selection::Page;
 use crate::tags::{ARCHIVED, REPLACED};
@@ -76,7 +76,7 @@ impl Stats {
             let (archived, replaced) = (e.has_tag(ARCHIVED), e.has_tag(REPLACED));
             self.archived += u64::from(archived);
             self.replaced += u64::from(replaced);
-            if !replaced && e.status == entry_status::READY {
+            if !replaced && e.status == EntryStatus::Ready {
                 self.would_free.add(bytes);
             }
         }
@@ -84,14 +84,17 @@ impl Stats {
 }
 
 /// Parses price overrides `CLASS=USD` on top of the defaults.
-pub fn prices(overrides: &[String]) -> Result<BTreeMap<String, f64>, String> {
+pub fn prices(overrides: &[String]) -> crate::error::Result<BTreeMap<String, f64>> {
+    use crate::error::Error;
     let mut table: BTreeMap<String, f64> = DEFAULT_PRICES
         .iter()
         .map(|(c, p)| (c.to_string(), *p))
         .collect();
     for o in overrides {
         let (class, price) = o.split_once('=').ok_or_else(|| {
-            format!("price {o:?} is not CLASS=USD_PER_GB_MONTH, e.g. DEEP_ARCHIVE=0.002")
+            Error::Invalid(format!(
+                "price {o:?} is not CLASS=USD_PER_GB_MONTH, e.g. DEEP_ARCHIVE=0.002"
+            ))
         })?;
         let price: f64 = price
             .trim()
@@ -99,7 +102,9 @@ pub fn prices(overrides: &[String]) -> Result<BTreeMap<String, f64>, String> {
             .ok()
             .filter(|p: &f64| p.is_finite() && *p >= 0.0)
             .ok_or_else(|| {
-                format!("price {o:?}: {price:?} is not a non-negative number of USD per GB-month")
+                Error::Invalid(format!(
+                    "price {o:?}: {price:?} is not a non-negative number of USD per GB-month"
+                ))
             })?;
         table.insert(class.trim().to_uppercase(), price);
     }

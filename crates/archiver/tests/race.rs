@@ -4,9 +4,8 @@
 
 use std::sync::Arc;
 
-use archiver::context::{Ctx, Settings};
+use archiver::context::{Ctx, Mode, Settings};
 use archiver::diagnose::{diagnose, State};
-use archiver::journal::Journal;
 use archiver::outcome::{Outcome, Step};
 use archiver::placeholder::{Placeholders, DEFAULT};
 use archiver::proof::Depth;
@@ -48,21 +47,19 @@ async fn a_reupload_after_the_diagnosis_is_never_replaced() {
     .unwrap();
     let c = client(&s);
     let dir = tempfile::tempdir().unwrap();
-    let now = archiver::time::now();
-    let ctx = Ctx {
-        client: c.clone(),
-        store: Arc::new(LocalStore::new(dir.path()).unwrap()),
-        placeholders: Placeholders::new(DEFAULT.to_vec()),
-        settings: Settings {
-            execute: true,
+    let ctx = Ctx::new(
+        c.clone(),
+        Arc::new(LocalStore::new(dir.path()).unwrap()),
+        Placeholders::new(DEFAULT.to_vec()),
+        Settings {
             years: 0.001,
             storage_class: StorageClass::Standard,
             ..Settings::default()
         },
-        journal: Journal::new("race", now, false),
-        now,
-        urls: Default::default(),
-    };
+        Mode::Execute,
+        "race",
+    );
+    let now = ctx.now;
     // An entry with a READY original, not played in the last days.
     let id = {
         let w = s.sim().world.lock().unwrap();

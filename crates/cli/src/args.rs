@@ -4,6 +4,8 @@
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
+use kaltura::{EntryId, EntryStatus, MediaType};
+
 /// Archive rarely played Kaltura videos to cheap storage and bring them back when played.
 ///
 /// Every option can also come from the environment variable named in its help; a flag wins over
@@ -227,7 +229,7 @@ pub struct ChangeArgs {
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
     /// The entry.
-    pub entry_id: String,
+    pub entry_id: EntryId,
     /// The archive.
     #[command(flatten)]
     pub store: StoreArgs,
@@ -265,7 +267,7 @@ pub struct VerifyArgs {
 pub struct DownloadArgs {
     /// The entry.
     #[arg(long = "id", value_name = "ENTRY_ID")]
-    pub entry_id: String,
+    pub entry_id: EntryId,
     /// File to write [default: ENTRY_ID.EXT in the current directory].
     #[arg(long, short)]
     pub output: Option<PathBuf>,
@@ -280,10 +282,9 @@ pub struct DownloadArgs {
 /// `check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// S3 bucket of the archive (credentials, region and endpoint from the standard AWS
-    /// environment: AWS_REGION, AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, roles, …).
-    #[arg(long, env = "AWS_BUCKET")]
-    pub bucket: Option<String>,
+    /// The archive.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Placeholder video that replaces archived originals [default: the built-in one].
     #[arg(long, env = "PLACEHOLDER_VIDEO")]
     pub placeholder: Option<PathBuf>,
@@ -294,7 +295,7 @@ pub struct CheckArgs {
 pub struct SelectArgs {
     /// Only this entry (repeatable).
     #[arg(long = "id", value_name = "ENTRY_ID")]
-    pub ids: Vec<String>,
+    pub ids: Vec<EntryId>,
     /// Only the entries listed in this file, one id per line (# comments allowed).
     #[arg(long, value_name = "FILE")]
     pub id_file: Option<PathBuf>,
@@ -310,10 +311,10 @@ pub struct SelectArgs {
     pub plays_below: Option<i64>,
     /// Entry statuses, comma-separated names or numbers (ready, no_content, …) [default: ready].
     #[arg(long = "status", value_name = "STATUS", value_delimiter = ',')]
-    pub statuses: Vec<String>,
+    pub statuses: Vec<EntryStatus>,
     /// Media types, comma-separated: video, audio, image [default: all].
     #[arg(long = "media-type", value_name = "TYPE", value_delimiter = ',')]
-    pub media_types: Vec<String>,
+    pub media_types: Vec<MediaType>,
     /// Entries created within the last N years.
     #[arg(long, value_name = "YEARS")]
     pub created_within: Option<f64>,

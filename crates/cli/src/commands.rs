@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 use std::io::Write;
 
-use archiver::selection::{parse_entry_id, read_id_file, Flavors, Page, Selection, Walker};
+use archiver::selection::{read_id_file, Flavors, Page, Selection, Walker};
 use archiver::shard::Shard;
 use archiver::stats::{monthly_cost, prices, Stats};
 use archiver::tags::{ARCHIVED, REPLACED};
@@ -69,13 +69,9 @@ pub(crate) fn connect(k: &KalturaArgs) -> Result<Kaltura, Failure> {
 }
 
 pub(crate) fn selection(a: &SelectArgs) -> Result<Selection, Failure> {
-    let mut ids = a
-        .ids
-        .iter()
-        .map(|i| parse_entry_id(i).map_err(|e| Failure::Usage(format!("--id: {e}"))))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut ids = a.ids.clone();
     if let Some(path) = &a.id_file {
-        ids.extend(read_id_file(path).map_err(|e| Failure::Usage(e.to_string()))?);
+        ids.extend(read_id_file(path).map_err(|e| Failure::selection(e, "", 0))?);
         if ids.is_empty() {
             return Err(Failure::Usage(format!(
                 "the id file {} holds no entry ids",
@@ -99,7 +95,7 @@ pub(crate) fn selection(a: &SelectArgs) -> Result<Selection, Failure> {
         unplayed_for_years: a.unplayed_for,
         max_entries: a.max_entries,
     };
-    s.validate().map_err(|e| Failure::Usage(e.to_string()))?;
+    s.validate().map_err(|e| Failure::selection(e, "", 0))?;
     Ok(s)
 }
 
@@ -135,19 +131,21 @@ pub async fn check(k: &KalturaArgs, a: &CheckArgs) -> Result<i32, Failure> {
         "kaltura: ok (partner {} at {})",
         kaltura.partner, kaltura.url
     );
-    match a.bucket.as_deref().filter(|b| !b.is_empty()) {
-        Some(bucket) => {
-            let store = archiver::store::s3::S3StoreBuilder::from_env()
-                .with_bucket(bucket)
-                .build()
-                .await?;
-            store.check_bucket().await?;
-            println!("bucket: ok ({store})");
-        }
-        None => println!("bucket: none configured (AWS_BUCKET)"),
+    let configured =
+        a.store.archive_dir.is_some() || a.store.bucket.as_deref().is_some_and(|b| !b.is_empty());
+    if configured {
+        let store = crate::open::open_store(&a.store).await?;
+        let what = if a.store.archive_dir.is_some() {
+            "archive"
+        } else {
+            "bucket"
+        };
+        println!("{what}: ok ({store})");
+    } else {
+        println!("bucket: none configured (AWS_BUCKET or ARCHIVE_DIR)");
     }
     let placeholder = archiver::placeholder::Placeholder::from_setting(a.placeholder.as_deref());
-    let bytes = placeholder.bytes().map_err(Failure::Usage)?;
+    let bytes = placeholder.bytes()?;
     println!("placeholder: ok ({placeholder}, {} bytes)", bytes.len());
     Ok(exit::SUCCESS)
 }
@@ -169,7 +167,9 @@ pub(crate) async fn count_selection(
     shard: Option<Shard>,
 ) -> Result<u64, Failure> {
     if s.entry_ids.is_empty() && shard.is_none() {
-        let filter = s.filter(now()).map_err(|e| Failure::Usage(e.to_string()))?;
+        let filter = s
+            .filter(now())
+            .map_err(|e| Failure::selection(e, &kaltura.url, kaltura.partner))?;
         let n = kaltura
             .client
             .count_media(&filter)
@@ -188,40 +188,6 @@ pub(crate) async fn count_selection(
     })
     .await?;
     Ok(n)
-}
-
-fn status_name(code: &str) -> String {
-    let name = match code {
-        "-2" => "ERROR_IMPORTING",
-        "-1" => "ERROR_CONVERTING",
-        "0" => "IMPORT",
-        "1" => "PRECONVERT",
-        "2" => "READY",
-        "3" => "DELETED",
-        "4" => "PENDING",
-        "5" => "MODERATE",
-        "6" => "BLOCKED",
-        "7" => "NO_CONTENT",
-        other => other,
-    };
-    name.to_string()
-}
-
-fn flavor_status_name(s: i64) -> &'static str {
-    match s {
-        -1 => "ERROR",
-        0 => "QUEUED",
-        1 => "CONVERTING",
-        2 => "READY",
-        3 => "DELETED",
-        4 => "NOT_APPLICABLE",
-        5 => "TEMP",
-        6 => "WAIT_FOR_CONVERT",
-        7 => "IMPORTING",
-        8 => "VALIDATING",
-        9 => "EXPORTING",
-        _ => "UNKNOWN",
-    }
 }
 
 const ENTRY_COLUMNS: &[&str] = &[
@@ -261,7 +227,7 @@ fn entry_rows(page: &Page) -> Vec<Vec<(&'static str, Value)>> {
                 json!(e.last_played_at.map_or("never".to_string(), date)),
                 json!(e.plays),
                 json!(e.id.0),
-                json!(status_name(&e.status)),
+                json!(e.status.name()),
                 json!(e.has_tag(ARCHIVED)),
                 json!(e.has_tag(REPLACED)),
                 json!(date(e.created_at)),
@@ -270,7 +236,7 @@ fn entry_rows(page: &Page) -> Vec<Vec<(&'static str, Value)>> {
                 o.map_or(Value::Null, |f| json!(f.id.0)),
                 o.map_or(Value::Null, |f| json!(f.approx_bytes())),
                 o.map_or(Value::Null, |f| json!(f.exact_bytes().is_some())),
-                o.map_or(Value::Null, |f| json!(flavor_status_name(f.status))),
+                o.map_or(Value::Null, |f| json!(f.status.name())),
             ];
             ENTRY_COLUMNS.iter().copied().zip(values).collect()
         })
@@ -289,7 +255,7 @@ fn flavor_rows(page: &Page) -> Vec<Vec<(&'static str, Value)>> {
                 json!(f.id.0),
                 json!(f.flavor_params_id),
                 json!(f.is_original),
-                json!(flavor_status_name(f.status)),
+                json!(f.status.name()),
                 json!(f.version),
                 json!(f.approx_bytes()),
                 json!(f.exact_bytes().is_some()),
@@ -344,7 +310,7 @@ pub(crate) fn human_bytes(b: u64) -> String {
 /// `stats`.
 pub async fn stats(k: &KalturaArgs, a: &StatsArgs) -> Result<i32, Failure> {
     let s = selection(&a.select)?;
-    let table = prices(&a.prices).map_err(Failure::Usage)?;
+    let table = prices(&a.prices)?;
     let kaltura = connect(k)?;
     let mut stats = Stats::default();
     walk(&kaltura, &s, Flavors::All, |page| {

@@ -6,19 +6,21 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use archiver::context::Settings;
+use archiver::context::{Mode, Settings};
 use archiver::engine::Command;
 use archiver::outcome::Summary;
 use archiver::placeholder::{Placeholders, DEFAULT};
+use archiver::policy;
 use archiver::store::local::LocalStore;
 use archiver::store::StorageClass;
 use kaltura_sim::{SimConfig, SimServer};
 
-use crate::args::{DemoArgs, SelectArgs};
+use crate::args::DemoArgs;
 use crate::commands::Kaltura;
 use crate::exit;
 use crate::failure::Failure;
-use crate::lifecycle::{execute, opened, policy_selection, Opened};
+use crate::open::{opened, Opened};
+use crate::run::execute;
 
 /// Prints a line of the story; a closed stdout (`| head`) only ends the output.
 macro_rules! say {
@@ -44,7 +46,6 @@ impl Story {
     fn open(&self, execute_mode: bool, name: &str) -> Opened {
         let kaltura = self.kaltura.clone();
         let settings = Settings {
-            execute: execute_mode,
             jobs: 8,
             years: self.years,
             storage_class: StorageClass::Standard,
@@ -56,6 +57,7 @@ impl Story {
             self.store.clone(),
             Placeholders::new(DEFAULT.to_vec()),
             settings,
+            Mode::from_execute(execute_mode),
             name,
         )
     }
@@ -70,7 +72,7 @@ impl Story {
         let o = self.open(execute_mode, command.name());
         let began = Instant::now();
         say!("[{:>5.1} s] {title}", self.started.elapsed().as_secs_f64());
-        let select: SelectArgs = policy_selection(command, self.years);
+        let select = policy::selection(command, self.years);
         let mut done = BTreeSet::new();
         let summary = execute(&o, command, &select, |r| {
             if r.outcome.name() == "done" {

@@ -1,7 +1,8 @@
 //! What went wrong, as one line for the user and an exit code. Every message says what was wrong
 //! and what to do; none carries a secret or a KS.
 
-use archiver::selection::SelectionError;
+use archiver::selection::{Filter, SelectionError};
+use archiver::ErrorKind;
 
 use crate::exit;
 
@@ -18,6 +19,10 @@ pub enum Failure {
     Output(String),
     /// The archive store refused or failed; exit 5.
     Store(String),
+    /// The work failed as a whole for another reason (a refused or inconsistent step); exit 1.
+    Failed(String),
+    /// The reader of the output went away (`| head`): not an error; exit 0.
+    BrokenPipe,
 }
 
 impl Failure {
@@ -27,8 +32,9 @@ impl Failure {
             Failure::Usage(_) => exit::USAGE,
             Failure::Kaltura(_) => exit::KALTURA,
             Failure::NotFound(_) => exit::NOT_FOUND,
-            Failure::Output(_) => exit::ENTRY_FAILURES,
+            Failure::Output(_) | Failure::Failed(_) => exit::ENTRY_FAILURES,
             Failure::Store(_) => exit::STORE,
+            Failure::BrokenPipe => exit::SUCCESS,
         }
     }
 
@@ -39,7 +45,9 @@ impl Failure {
             | Failure::Kaltura(m)
             | Failure::NotFound(m)
             | Failure::Output(m)
-            | Failure::Store(m) => m,
+            | Failure::Store(m)
+            | Failure::Failed(m) => m,
+            Failure::BrokenPipe => "the output was closed",
         }
     }
 
@@ -72,12 +80,54 @@ impl Failure {
     /// Explains a selection error.
     pub fn selection(e: SelectionError, url: &str, partner: i64) -> Failure {
         match e {
-            SelectionError::Invalid(m) => Failure::Usage(m),
+            SelectionError::Invalid { filter, reason } => {
+                Failure::Usage(format!("{}: {reason}", option_of(filter)))
+            }
             SelectionError::UnknownEntry(id) => Failure::NotFound(format!(
                 "entry {id} does not exist in partner {partner} (deleted, or a typo in the id?); remove it from the selection"
             )),
             SelectionError::Kaltura(k) => Failure::kaltura(&k, url, partner),
             other => Failure::Kaltura(other.to_string()),
+        }
+    }
+
+    /// Explains a domain error; Kaltura's for the service at `url`.
+    pub fn domain(e: archiver::Error, url: &str, partner: i64) -> Failure {
+        match e {
+            archiver::Error::Kaltura(k) => Failure::kaltura(&k, url, partner),
+            archiver::Error::Selection(s) => Failure::selection(s, url, partner),
+            other => Failure::from(other),
+        }
+    }
+}
+
+/// The command-line option of a selection filter.
+fn option_of(filter: Filter) -> &'static str {
+    match filter {
+        Filter::EntryIds => "--id / --id-file",
+        Filter::Tags => "--tag",
+        Filter::Categories => "--category",
+        Filter::PlaysBelow => "--plays-below",
+        Filter::CreatedWithin => "--created-within",
+        Filter::CreatedBefore => "--created-before",
+        Filter::PlayedWithin => "--played-within",
+        Filter::UnplayedFor => "--unplayed-for",
+        Filter::MaxEntries => "--max-entries",
+    }
+}
+
+/// A domain error whose Kaltura part needs no service URL to explain.
+impl From<archiver::Error> for Failure {
+    fn from(e: archiver::Error) -> Self {
+        let m = e.to_string();
+        match e.kind() {
+            ErrorKind::Invalid => Failure::Usage(m),
+            ErrorKind::Kaltura => Failure::Kaltura(m),
+            ErrorKind::Store => Failure::Store(m),
+            ErrorKind::NotFound => Failure::NotFound(m),
+            ErrorKind::Transfer | ErrorKind::Refused | ErrorKind::Inconsistent => {
+                Failure::Failed(m)
+            }
         }
     }
 }
@@ -93,6 +143,9 @@ impl From<archiver::store::Error> for Failure {
 
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            return Failure::BrokenPipe;
+        }
         Failure::Output(format!("cannot write the results: {e}"))
     }
 }

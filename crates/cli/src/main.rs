@@ -4,11 +4,14 @@
 mod args;
 mod commands;
 mod demo;
+mod download;
 mod exit;
+mod explain;
 mod failure;
-mod lifecycle;
+mod open;
 mod output;
 mod progress;
+mod run;
 mod scheduled;
 mod verify;
 
@@ -47,7 +50,7 @@ fn main() {
     let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         // A closed pipe (`| head`) is not an error.
-        Err(Failure::Output(m)) if m.contains("Broken pipe") => exit::SUCCESS,
+        Err(Failure::BrokenPipe) => exit::SUCCESS,
         Err(f) => {
             eprintln!("kaltura-archiver: {}", f.message());
             f.exit_code()
@@ -62,13 +65,13 @@ async fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Count(a) => commands::count(&cli.kaltura, &a).await,
         Command::List(a) => commands::list(&cli.kaltura, &a).await,
         Command::Stats(a) => commands::stats(&cli.kaltura, &a).await,
-        Command::Archive(a) => lifecycle::run(&cli.kaltura, Engine::Archive, &a).await,
-        Command::Replace(a) => lifecycle::run(&cli.kaltura, Engine::Replace, &a).await,
-        Command::Restore(a) => lifecycle::run(&cli.kaltura, Engine::Restore, &a).await,
-        Command::Health(a) => lifecycle::run(&cli.kaltura, Engine::Health, &a).await,
-        Command::Repair(a) => lifecycle::run(&cli.kaltura, Engine::Repair, &a).await,
-        Command::Explain(a) => lifecycle::explain(&cli.kaltura, &a).await,
-        Command::Download(a) => lifecycle::download(&cli.kaltura, &a).await,
+        Command::Archive(a) => run::run(&cli.kaltura, Engine::Archive, &a).await,
+        Command::Replace(a) => run::run(&cli.kaltura, Engine::Replace, &a).await,
+        Command::Restore(a) => run::run(&cli.kaltura, Engine::Restore, &a).await,
+        Command::Health(a) => run::run(&cli.kaltura, Engine::Health, &a).await,
+        Command::Repair(a) => run::run(&cli.kaltura, Engine::Repair, &a).await,
+        Command::Explain(a) => explain::explain(&cli.kaltura, &a).await,
+        Command::Download(a) => download::download(&cli.kaltura, &a).await,
         Command::Verify(a) => verify::verify(&cli.kaltura, &a).await,
         Command::Run(a) => scheduled::run(&cli.kaltura, &a).await,
         Command::Demo(a) => demo::demo(&a).await,

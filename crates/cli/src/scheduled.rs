@@ -6,23 +6,24 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use archiver::context::Mode;
 use archiver::engine::Command;
 use archiver::lock::{self, Acquired};
+use archiver::policy;
+use archiver::selection::Selection;
 use archiver::shard::Shard;
 use archiver::tags::ARCHIVED;
 
-use crate::args::{KalturaArgs, ScheduledArgs, ScheduledJob, SelectArgs};
-use crate::commands::{count_selection, selection};
+use crate::args::{KalturaArgs, ScheduledArgs, ScheduledJob};
+use crate::commands::count_selection;
 use crate::exit;
 use crate::failure::Failure;
-use crate::lifecycle::{
-    execute_until_stopped, finish_journal, narrowed, open, policy_selection, report_row,
-    report_writer, Opened,
-};
+use crate::open::{narrowed, open, Opened};
+use crate::run::{execute_until_stopped, finish_journal, report_row, report_writer};
 
 /// Counts the entries of this run's shard that a selection matches.
-async fn count(o: &Opened, select: &SelectArgs) -> Result<u64, Failure> {
-    count_selection(&o.kaltura, &selection(select)?, o.ctx.settings.shard).await
+async fn count(o: &Opened, select: &Selection) -> Result<u64, Failure> {
+    count_selection(&o.kaltura, select, o.ctx.settings.shard).await
 }
 
 /// What is still to do for a job, by name.
@@ -31,18 +32,18 @@ async fn to_do(o: &Opened, job: ScheduledJob) -> Result<BTreeMap<&'static str, u
     let mut out = BTreeMap::new();
     match job {
         ScheduledJob::Archive => {
-            let mut archive = policy_selection(Command::Archive, years);
-            archive.tags.push(format!("!{ARCHIVED}"));
+            let mut archive = policy::selection(Command::Archive, years);
+            archive.without_tags.push(ARCHIVED.into());
             out.insert("to_archive", count(o, &archive).await?);
-            let replace = policy_selection(Command::Replace, years);
+            let replace = policy::selection(Command::Replace, years);
             out.insert("to_replace", count(o, &replace).await?);
         }
         ScheduledJob::Restore => {
-            let restore = policy_selection(Command::Restore, years);
+            let restore = policy::selection(Command::Restore, years);
             out.insert("to_restore", count(o, &restore).await?);
         }
         ScheduledJob::Health => {
-            let all = policy_selection(Command::Health, years);
+            let all = policy::selection(Command::Health, years);
             out.insert("entries", count(o, &all).await?);
         }
     }
@@ -71,7 +72,7 @@ fn shard_of(a: &ScheduledArgs) -> Result<Option<Shard>, Failure> {
         Some(s) => Shard::parse(s)
             .map(Some)
             .map_err(|e| Failure::Usage(format!("--shard (SHARD): {e}"))),
-        None => Shard::from_env(|k| std::env::var(k).ok()).map_err(Failure::Usage),
+        None => Ok(Shard::from_env(|k| std::env::var(k).ok())?),
     }
 }
 
@@ -132,7 +133,7 @@ async fn run_job(
     let job = a.job;
     let name = format!("run-{}", job.name());
     let o = open(k, &a.store, &a.run, &name, shard).await?;
-    summary.executed = o.ctx.settings.execute;
+    summary.executed = o.ctx.mode() == Mode::Execute;
     // Only an executing run takes the lock: a dry run changes nothing, in the store neither.
     if !summary.executed || job == ScheduledJob::Health {
         let shard_text = shard.map_or("all".to_string(), |s| s.to_string());
@@ -215,7 +216,7 @@ async fn work(
     };
     let mut writer = report_writer(a.run.format)?;
     for command in commands {
-        let select = policy_selection(*command, o.ctx.settings.years);
+        let select = policy::selection(*command, o.ctx.settings.years);
         let mut write_error = None;
         let done = execute_until_stopped(o, *command, &select, |r| {
             if let Err(e) = writer.row(&report_row(r)) {
@@ -248,7 +249,7 @@ async fn work(
     writer.finish()?;
     summary.after = Some(to_do(o, job).await?);
     finish_journal(o).await;
-    if !o.ctx.settings.execute {
+    if o.ctx.mode() == Mode::DryRun {
         eprintln!("nothing was changed; add --execute (or DOIT=true) to act");
     }
     Ok(if summary.failed > 0 {

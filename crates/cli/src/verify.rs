@@ -14,7 +14,7 @@ use crate::args::{KalturaArgs, VerifyArgs};
 use crate::commands::{connect, human_bytes};
 use crate::exit;
 use crate::failure::Failure;
-use crate::lifecycle::{open_store, placeholders};
+use crate::open::{open_store, placeholders};
 use crate::output::RowWriter;
 
 /// Runs `verify`.

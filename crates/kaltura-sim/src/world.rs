@@ -7,53 +7,22 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::config::SimConfig;
 use crate::content::{content_key, mix64};
 use crate::error::{codes, ApiResult};
 use crate::model::{
-    entry_status, flavor_status, token_status, Category, Content, Entry, Flavor, Ingest, RenderCtx,
-    Session, UploadToken, FLAVOR_PARAMS,
+    entry_status, flavor_status, token_status, Category, Content, Entry, Flavor, Ingest, Session,
+    UploadToken, FLAVOR_PARAMS,
 };
-
-/// Partner settings and server switches.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// Partner id.
-    pub partner_id: i64,
-    /// Admin secret.
-    pub admin_secret: String,
-    /// User secret.
-    pub user_secret: String,
-    /// Seed of all generated data and ids.
-    pub seed: u64,
-    /// Base URL the simulator is reachable at (used in download URLs).
-    pub base_url: String,
-    /// How long a conversion takes, in ms of simulated time.
-    pub conversion_delay_ms: u64,
-    /// Partner feature "entry replacement" (`media.updateContent` on an entry with content).
-    pub replacement_enabled: bool,
-    /// Replacements wait for `media.approveReplace`.
-    pub approval_required: bool,
-    /// Plays reach `plays`/`lastPlayedAt` only at an analytics refresh.
-    pub analytics_lag: bool,
-    /// Maximum KS lifetime in seconds.
-    pub ks_max_expiry_secs: i64,
-    /// How long a final chunk waits for missing chunks, in ms.
-    pub final_chunk_wait_ms: u64,
-    /// How many out-of-order chunks a token may park.
-    pub max_parked_chunks: usize,
-    /// Compress API responses with gzip for clients that accept it.
-    pub gzip: bool,
-    /// Sizes of generated originals: log-uniform between these byte counts.
-    pub flavor_bytes: (u64, u64),
-    /// Generated entries are created within this many years before now.
-    pub history_years: u32,
-}
+use crate::wire::RenderCtx;
 
 /// The whole simulated partner.
 #[derive(Debug)]
 pub struct World {
-    /// Settings.
-    pub settings: Settings,
+    /// How the partner was set up.
+    pub settings: SimConfig,
+    /// Base URL the simulator is reachable at (used in download URLs).
+    pub base_url: String,
     /// Offset of the simulated clock from the real one (ms).
     pub clock_offset_ms: i64,
     /// Entries in creation order (deleted ones stay, with status DELETED).
@@ -83,9 +52,10 @@ pub struct World {
 
 impl World {
     /// An empty partner.
-    pub fn new(settings: Settings, spool_dir: PathBuf) -> Self {
+    pub fn new(settings: SimConfig, base_url: &str, spool_dir: PathBuf) -> Self {
         World {
             settings,
+            base_url: base_url.to_string(),
             clock_offset_ms: 0,
             entries: Vec::new(),
             entry_index: HashMap::new(),
@@ -304,7 +274,7 @@ impl World {
         let name = |id: i64| self.category_name(id);
         let ctx = RenderCtx {
             partner_id: self.settings.partner_id,
-            base_url: &self.settings.base_url,
+            base_url: &self.base_url,
             category_name: &name,
             flavor_params_ids: self.flavor_params_ids(idx),
         };

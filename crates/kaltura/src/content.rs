@@ -8,7 +8,10 @@ use serde_json::{json, Map, Value};
 use std::pin::Pin;
 use std::time::Duration;
 
+use serde::Deserialize;
+
 use crate::client::{describe, Client, Idempotence};
+use crate::codes::{code_list, EntryStatus, ModerationStatus, UploadTokenStatus};
 use crate::error::{Error, Result};
 use crate::media::{decode, MAX_PAGE_SIZE};
 use crate::models::{EntryId, FlavorAsset, FlavorId, ListResponse, MediaEntry};
@@ -21,26 +24,6 @@ pub const UPLOAD_CHUNK: usize = 8 << 20;
 
 /// How often a download reconnects after a broken connection before it fails.
 const DOWNLOAD_RESUMES: u32 = 5;
-
-/// `KalturaEntryReplacementStatus` values.
-pub mod replacement_status {
-    /// No replacement in progress.
-    pub const NONE: &str = "0";
-    /// Approved, the new content is still converting.
-    pub const APPROVED_BUT_NOT_READY: &str = "1";
-    /// Converted, waits for `approveReplace`.
-    pub const READY_BUT_NOT_APPROVED: &str = "2";
-    /// Waits for approval and conversion.
-    pub const NOT_READY_AND_NOT_APPROVED: &str = "3";
-    /// The new content failed to convert.
-    pub const FAILED: &str = "4";
-}
-
-/// `KalturaUploadTokenStatus` CLOSED: consumed by an entry.
-const TOKEN_CLOSED: i64 = 3;
-
-/// Every entry status, so lists by id also see entries that are not READY.
-const ALL_STATUSES: &str = "-2,-1,0,1,2,4,5,6,7";
 
 fn params(pairs: Value) -> Map<String, Value> {
     match pairs {
@@ -280,7 +263,7 @@ impl Client {
                 Idempotence::Safe,
             )
             .await?;
-        if last && v.get("status").and_then(Value::as_i64) != Some(2) {
+        if last && token_status(&v) != UploadTokenStatus::FullUpload {
             return Err(Error::Decode {
                 action: "uploadToken.upload".into(),
                 detail: format!(
@@ -322,7 +305,7 @@ impl Client {
                     Idempotence::Safe,
                 )
                 .await?;
-            if token.get("status").and_then(Value::as_i64) == Some(TOKEN_CLOSED) {
+            if token_status(&token) == UploadTokenStatus::Closed {
                 return self.get_media(id).await;
             }
         }
@@ -375,7 +358,8 @@ impl Client {
             let joined: Vec<&str> = chunk.iter().map(|e| e.0.as_str()).collect();
             let p = params(json!({
                 "filter": {"objectType": "KalturaMediaEntryFilter", "idIn": joined.join(","),
-                           "statusIn": ALL_STATUSES, "moderationStatusIn": "1,2,3,4,5,6"},
+                           "statusIn": code_list(&EntryStatus::existing()),
+                           "moderationStatusIn": code_list(ModerationStatus::NAMED)},
                 "pager": {"objectType": "KalturaFilterPager", "pageSize": MAX_PAGE_SIZE, "pageIndex": 1},
             }));
             let r: ListResponse<MediaEntry> = decode(
@@ -497,4 +481,10 @@ impl Download {
         self.body = None;
         Some((Err(std::io::Error::other(msg)), self))
     }
+}
+
+/// An upload token's status, as the service sent it.
+fn token_status(token: &Value) -> UploadTokenStatus {
+    UploadTokenStatus::deserialize(token.get("status").unwrap_or(&Value::Null))
+        .unwrap_or(UploadTokenStatus::Other(-1))
 }

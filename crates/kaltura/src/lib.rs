@@ -17,6 +17,7 @@
 //! ```
 
 pub mod client;
+pub mod codes;
 pub mod content;
 pub mod error;
 pub mod media;
@@ -24,9 +25,10 @@ pub mod models;
 pub mod retry;
 
 pub use client::{Client, ClientBuilder, Idempotence};
+pub use codes::{EntryStatus, FlavorStatus, MediaType, ReplacementStatus};
 pub use content::ByteStream;
 pub use error::{Error, Result};
 pub use media::MediaEntryFilter;
-pub use models::{EntryId, FlavorAsset, FlavorId, ListResponse, MediaEntry};
+pub use models::{EntryId, FlavorAsset, FlavorId, InvalidEntryId, ListResponse, MediaEntry};
 pub use retry::RetryPolicy;
 pub use secrecy::SecretString;

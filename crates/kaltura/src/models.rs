@@ -4,6 +4,8 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use crate::codes::{EntryStatus, FlavorStatus, MediaType, ReplacementStatus};
+
 /// Lenient field parsers.
 pub mod lenient {
     use super::*;
@@ -101,15 +103,39 @@ id_type!(
     FlavorId
 );
 
-/// `KalturaEntryStatus` values the archiver names.
-pub mod entry_status {
-    /// READY.
-    pub const READY: &str = "2";
-    /// DELETED.
-    pub const DELETED: &str = "3";
-    /// NO_CONTENT.
-    pub const NO_CONTENT: &str = "7";
+impl EntryId {
+    /// Parses an entry id (`<partition>_<8 lower-case alphanumerics>`, e.g. `1_abcd1234`),
+    /// trimming surrounding blanks.
+    pub fn parse(s: &str) -> Result<EntryId, InvalidEntryId> {
+        let s = s.trim();
+        let ok = s.split_once('_').is_some_and(|(p, rest)| {
+            !p.is_empty()
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && rest.len() == 8
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+        });
+        if ok {
+            Ok(EntryId(s.to_string()))
+        } else {
+            Err(InvalidEntryId(s.to_string()))
+        }
+    }
 }
+
+impl std::str::FromStr for EntryId {
+    type Err = InvalidEntryId;
+
+    fn from_str(s: &str) -> Result<Self, InvalidEntryId> {
+        EntryId::parse(s)
+    }
+}
+
+/// A string that is not an entry id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a Kaltura entry id (they look like 1_abcd1234)")]
+pub struct InvalidEntryId(pub String);
 
 /// A media entry (the fields the archiver reads).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -120,12 +146,11 @@ pub struct MediaEntry {
     /// Name.
     #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
-    /// `KalturaEntryStatus` as its wire value (`"2"` READY, `"7"` NO_CONTENT, …).
-    #[serde(deserialize_with = "lenient::string")]
-    pub status: String,
-    /// `KalturaMediaType` (1 video, 2 image, 5 audio).
-    #[serde(default, deserialize_with = "lenient::i64")]
-    pub media_type: i64,
+    /// Status.
+    pub status: EntryStatus,
+    /// Video, audio, image, …
+    #[serde(default)]
+    pub media_type: MediaType,
     /// Created at (Unix seconds).
     #[serde(default, deserialize_with = "lenient::i64")]
     pub created_at: i64,
@@ -159,9 +184,9 @@ pub struct MediaEntry {
     /// Params ids of READY flavors, comma-separated.
     #[serde(default, deserialize_with = "lenient::string")]
     pub flavor_params_ids: String,
-    /// Replacement in progress (`KalturaEntryReplacementStatus`).
-    #[serde(default, deserialize_with = "lenient::string")]
-    pub replacement_status: String,
+    /// Replacement in progress.
+    #[serde(default)]
+    pub replacement_status: ReplacementStatus,
     /// Id of the temporary entry of a replacement in progress.
     #[serde(default, deserialize_with = "lenient::string")]
     pub replacing_entry_id: String,
@@ -204,9 +229,9 @@ pub struct FlavorAsset {
     /// Exact size in bytes; `None` (or 0) on old assets.
     #[serde(default, deserialize_with = "lenient::opt_i64")]
     pub size_in_bytes: Option<i64>,
-    /// `KalturaFlavorAssetStatus` (2 READY).
-    #[serde(default, deserialize_with = "lenient::i64")]
-    pub status: i64,
+    /// Status.
+    #[serde(default)]
+    pub status: FlavorStatus,
     /// The original (source) flavor.
     #[serde(default, deserialize_with = "lenient::bool")]
     pub is_original: bool,
@@ -225,6 +250,11 @@ impl FlavorAsset {
     /// Exact bytes when known (`sizeInBytes` > 0), else `None` — never the kilobyte estimate.
     pub fn exact_bytes(&self) -> Option<u64> {
         self.size_in_bytes.filter(|b| *b > 0).map(|b| b as u64)
+    }
+
+    /// Whether the flavor is READY (playable and downloadable).
+    pub fn is_ready(&self) -> bool {
+        self.status == FlavorStatus::Ready
     }
 
     /// Bytes for reporting: exact when known, else the kilobyte size × 1024.
@@ -258,14 +288,14 @@ mod tests {
             "tags": "a, b", "objectType": "KalturaMediaEntry"
         }))
         .unwrap();
-        assert_eq!(e.status, "2");
-        assert_eq!(e.media_type, 1);
+        assert_eq!(e.status, EntryStatus::Ready);
+        assert_eq!(e.media_type, MediaType::Video);
         assert_eq!(e.created_at, 1_500_000_000);
         assert_eq!(e.last_played_at, None);
         assert!(e.has_tag("B"));
         let e: MediaEntry =
             serde_json::from_value(json!({"id": "0_x", "status": "virusScan.Infected"})).unwrap();
-        assert_eq!(e.status, "virusScan.Infected");
+        assert_eq!(e.status, EntryStatus::Other("virusScan.Infected".into()));
     }
 
     #[test]
@@ -282,5 +312,23 @@ mod tests {
         .unwrap();
         assert_eq!(old.exact_bytes(), None);
         assert_eq!(old.approx_bytes(), 10 * 1024);
+    }
+
+    #[test]
+    fn entry_ids_parse_on_the_type_and_malformed_ones_are_refused() {
+        assert_eq!(
+            EntryId::parse(" 0_abcd1234 "),
+            Ok(EntryId("0_abcd1234".into()))
+        );
+        for bad in [
+            "",
+            "abcd1234",
+            "0_ABCD1234",
+            "0_abc",
+            "x_abcd1234",
+            "0_abcd12345",
+        ] {
+            assert!(EntryId::parse(bad).is_err(), "{bad}");
+        }
     }
 }

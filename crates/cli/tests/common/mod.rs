@@ -194,7 +194,7 @@ pub async fn originals(c: &Client, ids: &[EntryId]) -> HashMap<EntryId, FlavorAs
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
         for f in c.flavors_of(chunk, true).await.unwrap() {
-            if f.is_original && f.status == 2 {
+            if f.is_original && f.is_ready() {
                 out.insert(f.entry_id.clone(), f);
             }
         }

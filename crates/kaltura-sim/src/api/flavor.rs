@@ -5,8 +5,9 @@ use serde_json::{json, Value};
 
 use super::media::{list_response, pager};
 use crate::error::{codes, ApiResult};
-use crate::model::{flavor_params_json, flavor_status, FLAVOR_PARAMS};
+use crate::model::{flavor_status, FLAVOR_PARAMS};
 use crate::params::Obj;
+use crate::wire::flavor_params_json;
 use crate::world::World;
 
 /// `flavorAsset.list`.
@@ -161,7 +162,7 @@ pub fn get_url(w: &World, p: Obj<'_>) -> ApiResult<Value> {
     let pid = w.settings.partner_id;
     Ok(Value::String(format!(
         "{}/p/{pid}/sp/{pid}00/serveFlavor/entryId/{}/v/{}/flavorId/{}/fileName/{}.{ext}/forceproxy/true/name/a.{ext}",
-        w.settings.base_url,
+        w.base_url,
         f.entry_id,
         f.version,
         f.id,

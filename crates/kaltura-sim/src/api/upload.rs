@@ -2,9 +2,7 @@
 //! (kaltura-api.md §8). Bytes go to a spool file per token; chunks are placed by `resumeAt`,
 //! out-of-order chunks are parked until the gap is filled.
 
-use bytes::Bytes;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::io::SeekFrom;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,16 +15,8 @@ use crate::params::{Obj, Params};
 use crate::world::World;
 use crate::Sim;
 
-/// The byte state of one token, guarded by a per-token lock so chunks never race.
-#[derive(Debug, Default)]
-pub struct TokenFile {
-    /// Contiguous bytes assembled.
-    pub size: u64,
-    /// Whether any data was ever written.
-    pub exists: bool,
-    /// Chunks waiting for a gap before them to be filled, by offset.
-    pub parked: BTreeMap<u64, Bytes>,
-}
+/// How many out-of-order chunks a token may park.
+const MAX_PARKED_CHUNKS: usize = 1000;
 
 /// `uploadToken.add`.
 pub fn add(w: &mut World, p: Obj<'_>, user: &str) -> ApiResult<Value> {
@@ -146,7 +136,7 @@ pub async fn upload(sim: &Arc<Sim>, params: &Params) -> ApiResult<Value> {
     let (path, wait, max_parked) = {
         let mut w = sim.world.lock().expect("world lock");
         let wait = Duration::from_millis(w.settings.final_chunk_wait_ms);
-        let max_parked = w.settings.max_parked_chunks;
+        let max_parked = MAX_PARKED_CHUNKS;
         let t = w
             .tokens
             .get_mut(&id)
