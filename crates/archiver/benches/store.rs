@@ -189,8 +189,7 @@ async fn main() {
     };
     let bucket = std::env::var("AWS_BUCKET")
         .unwrap_or_else(|_| format!("store-bench-{}", std::process::id()));
-    let s3 = S3StoreBuilder::from_env()
-        .with_bucket(&bucket)
+    let s3 = S3StoreBuilder::new(&bucket)
         .with_endpoint(&endpoint)
         .build()
         .await

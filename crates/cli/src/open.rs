@@ -36,8 +36,7 @@ pub async fn open_store(a: &StoreArgs) -> Result<Arc<dyn ArchiveStore>, Failure>
         Some(s) if s.eq_ignore_ascii_case("AES256") => Encryption::Aes256,
         Some(key) => Encryption::Kms(key.to_string()),
     };
-    let store = S3StoreBuilder::from_env()
-        .with_bucket(bucket)
+    let store = S3StoreBuilder::new(bucket)
         .with_prefix(a.prefix.clone())
         .with_encryption(encryption)
         .build()

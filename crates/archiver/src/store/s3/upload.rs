@@ -1,0 +1,292 @@
+//! Writing an object: one PUT for a small one, else a multipart upload streamed part by part
+//! (part size scaled to the object, up to four parts in flight within 64 MiB), a full-object
+//! CRC64NVME sent with it, and an abort on any failure.
+
+use aws_sdk_s3::primitives::ByteStream as SdkBody;
+use aws_sdk_s3::types::{
+    ChecksumAlgorithm, ChecksumType, CompletedMultipartUpload, CompletedPart, ServerSideEncryption,
+};
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+
+use super::builder::Encryption;
+use super::S3Store;
+use crate::store::check_len;
+use crate::store::checksum::Crc64;
+use crate::store::{ByteStream, Error, PutOptions, Result};
+
+/// Smallest part (S3 minimum is 5 MiB; 8 MiB keeps the part count low for small objects).
+const MIN_PART: u64 = 8 << 20;
+/// Largest part S3 accepts.
+const MAX_PART: u64 = 5 << 30;
+/// Most parts S3 accepts.
+const MAX_PARTS: u64 = 10_000;
+/// Part size when the object size is not known in advance (objects up to 640 GiB).
+const UNKNOWN_SIZE_PART: u64 = 64 << 20;
+
+/// The part size for an object of `size` bytes: at least 8 MiB, large enough for 10,000 parts.
+pub fn part_size(size: Option<u64>) -> u64 {
+    match size {
+        None => UNKNOWN_SIZE_PART,
+        Some(n) => {
+            let needed = n.div_ceil(MAX_PARTS);
+            let mib = needed.div_ceil(1 << 20) << 20;
+            mib.clamp(MIN_PART, MAX_PART)
+        }
+    }
+}
+
+/// The part size of a put: planned on the exact size, else on twice the approximate one (room
+/// for error), else for the largest object.
+pub fn planned_part_size(opts: &PutOptions) -> u64 {
+    part_size(
+        opts.expected_len
+            .or(opts.size_hint.map(|h| h.saturating_mul(2))),
+    )
+}
+
+/// How many parts may be uploading at once: up to 4, within 64 MiB of part buffers.
+pub fn parts_in_flight(part: u64) -> usize {
+    ((64 << 20) / part.max(1)).clamp(1, 4) as usize
+}
+
+/// Reads up to `part` bytes from the stream into one buffer, updating the checksum.
+pub(super) async fn read_part(
+    body: &mut ByteStream,
+    part: u64,
+    crc: &mut Crc64,
+) -> std::io::Result<Bytes> {
+    let mut buf = BytesMut::with_capacity(part as usize);
+    while (buf.len() as u64) < part {
+        match body.next().await {
+            Some(chunk) => {
+                let chunk = chunk?;
+                crc.update(&chunk);
+                buf.extend_from_slice(&chunk);
+            }
+            None => break,
+        }
+    }
+    // A source chunk may overshoot the part size; S3 accepts parts of any size above 5 MiB.
+    Ok(buf.freeze())
+}
+
+impl S3Store {
+    /// The server-side encryption headers of every write (objects, records, locks, journals).
+    pub(super) fn sse(&self) -> (Option<ServerSideEncryption>, Option<String>) {
+        match &self.encryption {
+            Encryption::BucketDefault => (None, None),
+            Encryption::Aes256 => (Some(ServerSideEncryption::Aes256), None),
+            Encryption::Kms(k) => (Some(ServerSideEncryption::AwsKms), Some(k.clone())),
+        }
+    }
+
+    pub(super) async fn put_small(
+        &self,
+        key: &str,
+        data: Bytes,
+        crc: &Crc64,
+        opts: &PutOptions,
+    ) -> Result<Option<String>> {
+        let (sse, kms_key) = self.sse();
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_length(data.len() as i64)
+            .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+            .checksum_crc64_nvme(crc.base64())
+            .storage_class(aws_sdk_s3::types::StorageClass::from(
+                opts.storage_class.as_str(),
+            ))
+            .set_metadata(Some(opts.meta.to_map().into_iter().collect()))
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms_key)
+            .body(SdkBody::from(data))
+            .send()
+            .await
+            .map(|r| r.version_id().map(str::to_string))
+            .map_err(|e| self.error("put", key, e))
+    }
+
+    pub(super) async fn put_multipart(
+        &self,
+        key: &str,
+        first: Bytes,
+        body: &mut ByteStream,
+        part: u64,
+        crc: &mut Crc64,
+        opts: &PutOptions,
+    ) -> Result<Option<String>> {
+        let (sse, kms_key) = self.sse();
+        let create = self
+            .client
+            .create_multipart_upload()
+            .bucket(&self.bucket)
+            .key(key)
+            .storage_class(aws_sdk_s3::types::StorageClass::from(
+                opts.storage_class.as_str(),
+            ))
+            .set_metadata(Some(opts.meta.to_map().into_iter().collect()))
+            .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+            .checksum_type(ChecksumType::FullObject)
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms_key);
+        let upload = create
+            .send()
+            .await
+            .map_err(|e| self.error("start multipart upload of", key, e))?;
+        let upload_id = upload.upload_id().unwrap_or_default().to_string();
+        let result: Result<Option<String>> = async {
+            let parts = self
+                .upload_parts(key, &upload_id, first, body, part, crc)
+                .await?;
+            check_len(self, key, opts.expected_len, crc.bytes())?;
+            let done = self
+                .client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .checksum_crc64_nvme(crc.base64())
+                .checksum_type(ChecksumType::FullObject)
+                .send()
+                .await
+                .map_err(|e| self.error("complete multipart upload of", key, e))?;
+            Ok(done.version_id().map(str::to_string))
+        }
+        .await;
+        if result.is_err() {
+            // Abort so no invisible parts keep costing money (a bucket lifecycle rule that aborts
+            // incomplete uploads is still needed for crashes: abort cannot run then).
+            let _ = self
+                .client
+                .abort_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .send()
+                .await;
+        }
+        result
+    }
+
+    /// Uploads the parts: reading the next part from the source overlaps the uploads of the
+    /// previous ones, with at most `parts_in_flight(part)` parts in memory.
+    async fn upload_parts(
+        &self,
+        key: &str,
+        upload_id: &str,
+        first: Bytes,
+        body: &mut ByteStream,
+        part: u64,
+        crc: &mut Crc64,
+    ) -> Result<Vec<CompletedPart>> {
+        let limit = parts_in_flight(part);
+        let mut in_flight = std::collections::VecDeque::new();
+        let mut parts = Vec::new();
+        let mut next = Some(first);
+        let mut number = 1i32;
+        let result: Result<()> = async {
+            loop {
+                if let Some(data) = next.take() {
+                    let request = self
+                        .client
+                        .upload_part()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .upload_id(upload_id)
+                        .part_number(number)
+                        .content_length(data.len() as i64)
+                        .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+                        .body(SdkBody::from(data));
+                    in_flight.push_back((number, tokio::spawn(request.send())));
+                    number += 1;
+                    let chunk = read_part(body, part, crc)
+                        .await
+                        .map_err(|e| Error::Backend {
+                            store: self.to_string(),
+                            op: "read source for",
+                            key: key.to_string(),
+                            detail: e.to_string(),
+                        })?;
+                    next = (!chunk.is_empty()).then_some(chunk);
+                }
+                if next.is_some() && in_flight.len() < limit {
+                    continue;
+                }
+                let Some((n, task)) = in_flight.pop_front() else {
+                    return Ok(());
+                };
+                let r = task
+                    .await
+                    .map_err(|e| Error::Backend {
+                        store: self.to_string(),
+                        op: "upload part of",
+                        key: key.to_string(),
+                        detail: e.to_string(),
+                    })?
+                    .map_err(|e| self.error("upload part of", key, e))?;
+                parts.push(
+                    CompletedPart::builder()
+                        .part_number(n)
+                        .set_e_tag(r.e_tag().map(str::to_string))
+                        .set_checksum_crc64_nvme(r.checksum_crc64_nvme().map(str::to_string))
+                        .build(),
+                );
+            }
+        }
+        .await;
+        if result.is_err() {
+            for (_, task) in in_flight {
+                task.abort();
+            }
+        }
+        result.map(|()| parts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{ArchiveMeta, StorageClass};
+
+    #[test]
+    fn parts_of_old_assets_are_planned_on_their_approximate_size() {
+        let opts = |expected_len, size_hint| PutOptions {
+            meta: ArchiveMeta {
+                entry_id: "0_a".into(),
+                flavor_id: "0_f".into(),
+                flavor_version: 1,
+                file_ext: "mp4".into(),
+                archived_at: 0,
+                tool_version: "t".into(),
+            },
+            expected_len,
+            size_hint,
+            storage_class: StorageClass::Glacier,
+        };
+        assert_eq!(planned_part_size(&opts(Some(3 << 30), None)), MIN_PART);
+        assert_eq!(
+            planned_part_size(&opts(None, Some(3 << 30))),
+            MIN_PART,
+            "8 MiB parts, not 64"
+        );
+        assert_eq!(planned_part_size(&opts(None, None)), UNKNOWN_SIZE_PART);
+    }
+
+    #[test]
+    fn part_size_keeps_within_10000_parts_and_s3_limits() {
+        assert_eq!(part_size(Some(1)), MIN_PART);
+        assert_eq!(part_size(None), UNKNOWN_SIZE_PART);
+        let big = 40u64 << 40; // 40 TiB
+        let p = part_size(Some(big));
+        assert!(big.div_ceil(p) <= MAX_PARTS && p <= MAX_PART && p % (1 << 20) == 0);
+        assert_eq!(part_size(Some(u64::MAX / 2)), MAX_PART);
+    }
+}
