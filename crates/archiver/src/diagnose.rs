@@ -1,4 +1,4 @@
-//! The state of an entry (DESIGN.md), derived from its tags, its original flavor and its archive
+//! The state of an entry (docs/architecture.md), derived from its tags, its original flavor and its archive
 //! copies — never stored — and the anomalies a crash or a human can leave behind.
 
 use futures_util::TryStreamExt;

@@ -96,10 +96,12 @@ pub enum Command {
     Run(ScheduledArgs),
     /// The whole story on this machine: a simulated Kaltura partner started in-process, a
     /// local-directory archive, then archive, replace, plays, restore and health.
+    #[cfg(feature = "demo")]
     Demo(DemoArgs),
 }
 
 /// `demo`.
+#[cfg(feature = "demo")]
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Entries of the simulated partner.

@@ -3,6 +3,7 @@
 
 mod args;
 mod commands;
+#[cfg(feature = "demo")]
 mod demo;
 mod download;
 mod exit;
@@ -74,6 +75,7 @@ async fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Download(a) => download::download(&cli.kaltura, &a).await,
         Command::Verify(a) => verify::verify(&cli.kaltura, &a).await,
         Command::Run(a) => scheduled::run(&cli.kaltura, &a).await,
+        #[cfg(feature = "demo")]
         Command::Demo(a) => demo::demo(&a).await,
     }
 }

@@ -1,6 +1,6 @@
 //! The lifecycle end to end — archive, replace, plays, restore, health, repair — through the
 //! `kaltura-archiver` binary against the simulator and a store (moto's S3 server, or a local
-//! directory), with THE invariant of DESIGN.md checked after every step: every entry's real
+//! directory), with THE invariant of docs/architecture.md checked after every step: every entry's real
 //! original exists in Kaltura or as a verified archive copy.
 
 mod common;

@@ -1,5 +1,5 @@
 //! A typed async client for the subset of the Kaltura API v3 that kaltura-archiver uses
-//! (see `shared/kaltura-api.md`): JSON format, sessions started and renewed on demand, one retry
+//! (see `docs/reference/kaltura-api.md`): JSON format, sessions started and renewed on demand, one retry
 //! policy with backoff and jitter, lenient parsing of the service's inconsistent types, and no
 //! secret or KS in any log, error or `Debug` output.
 //!

@@ -1,4 +1,4 @@
-//! Which entries a command works on: the filters of DESIGN.md, held as parsed values, validated
+//! Which entries a command works on: the filters of docs/architecture.md, held as parsed values, validated
 //! once and turned into one `media.list` filter; [`Walker`] walks it page by page.
 
 use std::collections::HashSet;

@@ -53,7 +53,7 @@ impl std::fmt::Display for ObjectKey {
     }
 }
 
-/// What an archive object says about itself (DESIGN.md: entry id, flavor id, flavor version,
+/// What an archive object says about itself (docs/architecture.md: entry id, flavor id, flavor version,
 /// file extension, archived-at, tool version; byte count and checksum come from the store).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ArchiveMeta {

@@ -1,5 +1,5 @@
 //! Helpers of the binary tests: a simulator, a store (a local directory or moto), runs of the
-//! binary, and THE invariant of DESIGN.md checked by hashing bytes.
+//! binary, and THE invariant of docs/architecture.md checked by hashing bytes.
 #![allow(dead_code)] // each test file uses its own part
 
 use std::collections::{BTreeMap, HashMap, HashSet};

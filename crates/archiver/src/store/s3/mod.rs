@@ -1,5 +1,5 @@
 //! The S3 store, on the official AWS SDK for Rust: the trait's reads, conditional writes and
-//! Glacier restores (`x-amz-restore` parsed exactly; shared/s3-glacier.md), errors that name the
+//! Glacier restores (`x-amz-restore` parsed exactly; docs/reference/s3-glacier.md), errors that name the
 //! bucket, key and what to do. [`builder`] builds the client (its retry and timeout policy is
 //! written there); [`upload`] writes objects (multipart, streamed, with a full-object CRC64NVME).
 
