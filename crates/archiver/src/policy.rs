@@ -11,25 +11,22 @@ use crate::time::{date, years_ago};
 
 /// The entries a command works on when no filter is given, for the policy's N years.
 pub fn selection(command: Command, years: f64) -> Selection {
-    let recordings = vec![MediaType::Video, MediaType::Audio];
     // NO_CONTENT too: an entry whose flavors were deleted but the placeholder not yet added.
     let with_no_content = vec![EntryStatus::Ready, EntryStatus::NoContent];
+    // Recordings created and last played more than N years ago, not replaced yet.
+    let old_recordings = Selection {
+        media_types: vec![MediaType::Video, MediaType::Audio],
+        without_tags: vec![REPLACED.into()],
+        unplayed_for_years: Some(years),
+        created_before_years: Some(years),
+        ..Selection::default()
+    };
     match command {
-        Command::Archive => Selection {
-            media_types: recordings,
-            without_tags: vec![REPLACED.into()],
-            unplayed_for_years: Some(years),
-            created_before_years: Some(years),
-            ..Selection::default()
-        },
+        Command::Archive => old_recordings,
         Command::Replace => Selection {
             statuses: with_no_content,
-            media_types: recordings,
             tags: vec![ARCHIVED.into()],
-            without_tags: vec![REPLACED.into()],
-            unplayed_for_years: Some(years),
-            created_before_years: Some(years),
-            ..Selection::default()
+            ..old_recordings
         },
         Command::Restore => Selection {
             statuses: with_no_content,

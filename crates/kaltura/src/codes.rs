@@ -11,13 +11,13 @@ macro_rules! code_table {
     (
         $(#[$m:meta])*
         $name:ident ($human:literal): $raw:ty, read by $wire:path {
-            $($(#[$vm:meta])* $variant:ident = $code:literal, $label:literal;)*
+            $($variant:ident = $code:literal, $label:literal;)*
         }
     ) => {
         $(#[$m])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub enum $name {
-            $($(#[$vm])* $variant,)*
+            $(#[doc = concat!("`", $label, "` (", stringify!($code), ")")] $variant,)*
             /// A value this table does not name, kept as sent.
             Other($raw),
         }
@@ -88,6 +88,12 @@ macro_rules! code_table {
             }
         }
 
+        impl CodeTable for $name {
+            fn wire(&self) -> String {
+                self.code().to_string()
+            }
+        }
+
         impl Serialize for $name {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 self.code().serialize(s)
@@ -111,118 +117,53 @@ pub struct UnknownCode {
 code_table! {
     /// `KalturaEntryStatus` (a string enum on the wire).
     EntryStatus ("entry status"): String, read by lenient::string {
-        /// The import failed.
-        ErrorImporting = "-2", "error_importing";
-        /// The conversion failed.
-        ErrorConverting = "-1", "error_converting";
-        /// Importing.
-        Import = "0", "import";
-        /// Converting.
-        Preconvert = "1", "preconvert";
-        /// Playable.
-        Ready = "2", "ready";
-        /// Deleted.
-        Deleted = "3", "deleted";
-        /// Waiting.
-        Pending = "4", "pending";
-        /// Waiting for moderation.
-        Moderate = "5", "moderate";
-        /// Blocked.
-        Blocked = "6", "blocked";
-        /// No content: every flavor was deleted.
-        NoContent = "7", "no_content";
+        ErrorImporting = "-2", "error_importing"; ErrorConverting = "-1", "error_converting";
+        Import = "0", "import"; Preconvert = "1", "preconvert"; Ready = "2", "ready";
+        Deleted = "3", "deleted"; Pending = "4", "pending"; Moderate = "5", "moderate";
+        Blocked = "6", "blocked"; NoContent = "7", "no_content";
     }
 }
 
 code_table! {
     /// `KalturaFlavorAssetStatus`.
     FlavorStatus ("flavor status"): i64, read by lenient::i64 {
-        /// The conversion failed.
-        Error = -1, "error";
-        /// Queued for conversion.
-        Queued = 0, "queued";
-        /// Converting.
-        Converting = 1, "converting";
-        /// Ready to play and download.
-        Ready = 2, "ready";
-        /// Deleted.
-        Deleted = 3, "deleted";
-        /// Not applicable to this entry.
-        NotApplicable = 4, "not_applicable";
-        /// Temporary.
-        Temp = 5, "temp";
-        /// Waiting for conversion.
-        WaitForConvert = 6, "wait_for_convert";
-        /// Importing.
-        Importing = 7, "importing";
-        /// Validating.
-        Validating = 8, "validating";
-        /// Exporting.
-        Exporting = 9, "exporting";
+        Error = -1, "error"; Queued = 0, "queued"; Converting = 1, "converting";
+        Ready = 2, "ready"; Deleted = 3, "deleted"; NotApplicable = 4, "not_applicable";
+        Temp = 5, "temp"; WaitForConvert = 6, "wait_for_convert"; Importing = 7, "importing";
+        Validating = 8, "validating"; Exporting = 9, "exporting";
     }
 }
 
 code_table! {
     /// `KalturaMediaType`.
     MediaType ("media type"): i64, read by lenient::i64 {
-        /// A video.
-        Video = 1, "video";
-        /// An image.
-        Image = 2, "image";
-        /// An audio recording.
-        Audio = 5, "audio";
+        Video = 1, "video"; Image = 2, "image"; Audio = 5, "audio";
     }
 }
 
 code_table! {
     /// `KalturaEntryReplacementStatus` (a string enum on the wire).
     ReplacementStatus ("replacement status"): String, read by lenient::string {
-        /// No replacement in progress.
-        None = "0", "none";
-        /// Approved; the new content is still converting.
-        ApprovedButNotReady = "1", "approved_but_not_ready";
-        /// Converted; waits for `approveReplace`.
+        None = "0", "none"; ApprovedButNotReady = "1", "approved_but_not_ready";
         ReadyButNotApproved = "2", "ready_but_not_approved";
-        /// Waits for approval and conversion.
-        NotReadyAndNotApproved = "3", "not_ready_and_not_approved";
-        /// The new content failed to convert.
-        Failed = "4", "failed";
+        NotReadyAndNotApproved = "3", "not_ready_and_not_approved"; Failed = "4", "failed";
     }
 }
 
 code_table! {
     /// `KalturaUploadTokenStatus`.
     UploadTokenStatus ("upload token status"): i64, read by lenient::i64 {
-        /// Created, nothing uploaded.
-        Pending = 0, "pending";
-        /// Some chunks uploaded.
-        PartialUpload = 1, "partial_upload";
-        /// Every byte uploaded.
-        FullUpload = 2, "full_upload";
-        /// Consumed by an entry.
-        Closed = 3, "closed";
-        /// Expired.
-        TimedOut = 4, "timed_out";
-        /// Deleted.
-        Deleted = 5, "deleted";
+        Pending = 0, "pending"; PartialUpload = 1, "partial_upload"; FullUpload = 2, "full_upload";
+        Closed = 3, "closed"; TimedOut = 4, "timed_out"; Deleted = 5, "deleted";
     }
 }
 
 code_table! {
     /// `KalturaEntryModerationStatus`.
     ModerationStatus ("moderation status"): i64, read by lenient::i64 {
-        /// Waiting for moderation.
-        PendingModeration = 1, "pending_moderation";
-        /// Approved.
-        Approved = 2, "approved";
-        /// Rejected.
-        Rejected = 3, "rejected";
-        /// Deleted.
-        Deleted = 4, "deleted";
-        /// Flagged for review.
-        FlaggedForReview = 5, "flagged_for_review";
-        /// Moderated automatically.
-        AutoApproved = 6, "auto_approved";
+        PendingModeration = 1, "pending_moderation"; Approved = 2, "approved";
+        Rejected = 3, "rejected"; Deleted = 4, "deleted";
+        FlaggedForReview = 5, "flagged_for_review"; AutoApproved = 6, "auto_approved";
     }
 }
 
@@ -239,24 +180,6 @@ pub fn code_list<T: CodeTable>(values: &[T]) -> String {
 pub trait CodeTable {
     /// The code as it goes into a filter.
     fn wire(&self) -> String;
-}
-
-impl CodeTable for EntryStatus {
-    fn wire(&self) -> String {
-        self.code()
-    }
-}
-
-impl CodeTable for MediaType {
-    fn wire(&self) -> String {
-        self.code().to_string()
-    }
-}
-
-impl CodeTable for ModerationStatus {
-    fn wire(&self) -> String {
-        self.code().to_string()
-    }
 }
 
 impl EntryStatus {

@@ -22,7 +22,6 @@ use super::{
     ArchiveMeta, ArchiveStore, ByteStream, Error, Features, ObjectInfo, ObjectKey, PutOptions,
     RestoreStatus, RestoreTier, Result, StorageClass,
 };
-use upload::read_part;
 
 /// An archive store in an S3 bucket.
 #[derive(Debug, Clone)]
@@ -169,14 +168,7 @@ impl ArchiveStore for S3Store {
         let full = self.full_key(key);
         let part = planned_part_size(opts);
         let mut crc = Crc64::default();
-        let first = read_part(&mut body, part, &mut crc)
-            .await
-            .map_err(|e| Error::Backend {
-                store: self.to_string(),
-                op: "read source for",
-                key: full.clone(),
-                detail: e.to_string(),
-            })?;
+        let first = self.read_source(&mut body, part, &mut crc, &full).await?;
         let version = if (first.len() as u64) < part {
             check_len(self, &full, opts.expected_len, crc.bytes())?;
             self.put_small(&full, first, &crc, opts).await?

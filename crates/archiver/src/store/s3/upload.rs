@@ -51,11 +51,7 @@ pub fn parts_in_flight(part: u64) -> usize {
 }
 
 /// Reads up to `part` bytes from the stream into one buffer, updating the checksum.
-pub(super) async fn read_part(
-    body: &mut ByteStream,
-    part: u64,
-    crc: &mut Crc64,
-) -> std::io::Result<Bytes> {
+async fn read_part(body: &mut ByteStream, part: u64, crc: &mut Crc64) -> std::io::Result<Bytes> {
     let mut buf = BytesMut::with_capacity(part as usize);
     while (buf.len() as u64) < part {
         match body.next().await {
@@ -72,6 +68,28 @@ pub(super) async fn read_part(
 }
 
 impl S3Store {
+    /// The next part of the source, as a store error naming the key when the source fails.
+    pub(super) async fn read_source(
+        &self,
+        body: &mut ByteStream,
+        part: u64,
+        crc: &mut Crc64,
+        key: &str,
+    ) -> Result<Bytes> {
+        read_part(body, part, crc)
+            .await
+            .map_err(|e| self.backend("read source for", key, e))
+    }
+
+    fn backend(&self, op: &'static str, key: &str, e: impl std::fmt::Display) -> Error {
+        Error::Backend {
+            store: self.to_string(),
+            op,
+            key: key.to_string(),
+            detail: e.to_string(),
+        }
+    }
+
     /// The server-side encryption headers of every write (objects, records, locks, journals).
     pub(super) fn sse(&self) -> (Option<ServerSideEncryption>, Option<String>) {
         match &self.encryption {
@@ -207,14 +225,7 @@ impl S3Store {
                         .body(SdkBody::from(data));
                     in_flight.push_back((number, tokio::spawn(request.send())));
                     number += 1;
-                    let chunk = read_part(body, part, crc)
-                        .await
-                        .map_err(|e| Error::Backend {
-                            store: self.to_string(),
-                            op: "read source for",
-                            key: key.to_string(),
-                            detail: e.to_string(),
-                        })?;
+                    let chunk = self.read_source(body, part, crc, key).await?;
                     next = (!chunk.is_empty()).then_some(chunk);
                 }
                 if next.is_some() && in_flight.len() < limit {
@@ -225,12 +236,7 @@ impl S3Store {
                 };
                 let r = task
                     .await
-                    .map_err(|e| Error::Backend {
-                        store: self.to_string(),
-                        op: "upload part of",
-                        key: key.to_string(),
-                        detail: e.to_string(),
-                    })?
+                    .map_err(|e| self.backend("upload part of", key, e))?
                     .map_err(|e| self.error("upload part of", key, e))?;
                 parts.push(
                     CompletedPart::builder()
