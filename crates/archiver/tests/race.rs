@@ -12,6 +12,7 @@ use archiver::proof::Depth;
 use archiver::store::local::LocalStore;
 use archiver::store::StorageClass;
 use kaltura::{Client, EntryId, FlavorAsset, MediaEntry};
+use kaltura_sim::model::{entry_status, flavor_status, media_type};
 use kaltura_sim::{SimConfig, SimServer};
 
 fn client(s: &SimServer) -> Client {
@@ -66,11 +67,14 @@ async fn a_reupload_after_the_diagnosis_is_never_replaced() {
         let cutoff = now - 86_400;
         w.entries
             .iter()
-            .filter(|e| e.status == 2 && e.media_type == 1)
+            .filter(|e| e.status == entry_status::READY && e.media_type == media_type::VIDEO)
             .filter(|e| e.last_played_at.is_none_or(|t| t < cutoff))
             .find(|e| {
                 w.flavors.iter().any(|f| {
-                    f.entry_id == e.id && f.is_original && f.status == 2 && f.deleted_at.is_none()
+                    f.entry_id == e.id
+                        && f.is_original
+                        && f.status == flavor_status::READY
+                        && f.deleted_at.is_none()
                 })
             })
             .map(|e| EntryId(e.id.clone()))

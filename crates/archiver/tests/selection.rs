@@ -3,6 +3,7 @@
 
 use archiver::selection::{Flavors, Selection, SelectionError, Walker};
 use kaltura::{Client, EntryId, RetryPolicy};
+use kaltura_sim::model::entry_status;
 use kaltura_sim::{SimConfig, SimServer};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -166,7 +167,7 @@ async fn filters_select_what_the_state_says() {
         let w = s.sim().world.lock().unwrap();
         w.entries
             .iter()
-            .filter(|e| e.status == 2 && e.display_in_search >= 0)
+            .filter(|e| e.status == entry_status::READY && e.display_in_search >= 0)
             .filter(|e| e.last_played_at.is_none_or(|t| t <= cutoff) && e.plays < 100)
             .filter(|e| !e.tag_list().iter().any(|t| t == "lecture"))
             .map(|e| e.id.clone())

@@ -4,7 +4,7 @@
 //! bulk import whose entries share one creation second (to exercise paging cursors).
 
 use crate::content::mix64;
-use crate::model::{entry_status, flavor_status, Category, Entry};
+use crate::model::{entry_status, flavor_status, media_type as media, Category, Entry};
 use crate::world::World;
 
 const YEAR: i64 = 365 * 86400;
@@ -123,9 +123,9 @@ pub fn add_entries(
 fn generate_entry(world: &mut World, rng: &mut Rng, created: i64, now: i64) -> String {
     let id = world.new_id(false);
     let media_type = match rng.unit() {
-        x if x < 0.88 => 1,
-        x if x < 0.96 => 5,
-        _ => 2,
+        x if x < 0.88 => media::VIDEO,
+        x if x < 0.96 => media::AUDIO,
+        _ => media::IMAGE,
     };
     let never_played = rng.chance(0.3);
     let last_played = if never_played || created >= now {
@@ -171,13 +171,17 @@ fn generate_entry(world: &mut World, rng: &mut Rng, created: i64, now: i64) -> S
         plays,
         views: plays + plays_extra,
         last_played_at: last_played,
-        ms_duration: if media_type == 2 { 0 } else { ms_duration },
-        width: if media_type == 1 { 1280 } else { 0 },
-        height: if media_type == 1 { 720 } else { 0 },
+        ms_duration: if media_type == media::IMAGE {
+            0
+        } else {
+            ms_duration
+        },
+        width: if media_type == media::VIDEO { 1280 } else { 0 },
+        height: if media_type == media::VIDEO { 720 } else { 0 },
         ..Entry::new(id.clone(), user, media_type, created)
     };
     let idx = world.push_entry(entry);
-    if media_type == 2 {
+    if media_type == media::IMAGE {
         return id; // images carry no flavors
     }
     // Not READY: 3 % of entries.

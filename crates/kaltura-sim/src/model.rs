@@ -37,6 +37,16 @@ pub mod flavor_status {
     pub const DELETED: i32 = 3;
 }
 
+/// `KalturaMediaType` values.
+pub mod media_type {
+    /// VIDEO.
+    pub const VIDEO: i32 = 1;
+    /// IMAGE.
+    pub const IMAGE: i32 = 2;
+    /// AUDIO.
+    pub const AUDIO: i32 = 5;
+}
+
 /// `KalturaUploadTokenStatus` values.
 pub mod token_status {
     /// PENDING: nothing uploaded yet.

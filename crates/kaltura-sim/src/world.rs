@@ -204,7 +204,7 @@ impl World {
         status: i32,
         created_at: i64,
     ) -> Vec<usize> {
-        let audio = self.entries[idx].media_type == 5;
+        let audio = self.entries[idx].media_type == crate::model::media_type::AUDIO;
         FLAVOR_PARAMS
             .iter()
             .filter(|p| p.id != 0 && p.in_default_profile && (!audio || p.id == 2))

@@ -12,6 +12,7 @@ use archiver::store::s3::S3StoreBuilder;
 use archiver::store::ArchiveStore;
 use futures_util::TryStreamExt;
 use kaltura::{Client, EntryId, FlavorAsset};
+use kaltura_sim::model::{entry_status, flavor_status, media_type};
 use kaltura_sim::{SimConfig, SimServer};
 
 pub const SECRET: &str = "lifecycle-test-secret-77a1";
@@ -334,13 +335,16 @@ pub fn policy_set(s: &SimServer) -> HashSet<String> {
     w.entries
         .iter()
         .filter(|e| {
-            e.status == 2
+            e.status == entry_status::READY
                 && e.display_in_search >= 0
-                && e.media_type != 2
+                && e.media_type != media_type::IMAGE
                 && e.created_at < cutoff
                 && e.last_played_at.is_none_or(|t| t < cutoff)
                 && w.flavors.iter().any(|f| {
-                    f.entry_id == e.id && f.is_original && f.status == 2 && f.deleted_at.is_none()
+                    f.entry_id == e.id
+                        && f.is_original
+                        && f.status == flavor_status::READY
+                        && f.deleted_at.is_none()
                 })
         })
         .map(|e| e.id.clone())
