@@ -141,18 +141,31 @@ async fn conversion_passes_through_intermediate_statuses_and_ends_ready_with_der
         .as_str()
         .unwrap()
         .to_string();
-    // Attached before the upload: the entry waits in IMPORT.
+    // Attached before the upload: the entry waits in IMPORT, and no flavor has a file yet.
     let e = sim.ok("media", "addContent", json!({"entryId": id, "resource": {"objectType": "KalturaUploadedFileTokenResource", "token": token}})).await;
     assert_eq!(e["status"], 0);
-    sim.upload_chunk(&token, &[1u8; 1000], false, true, -1, Some("v.mp4"))
-        .await;
-    let e = sim.ok("media", "get", json!({"entryId": id})).await;
-    assert_eq!(e["status"], 1, "PRECONVERT once the upload completed");
     sim.fails(
         "media",
         "updateThumbnail",
         json!({"entryId": id, "timeOffset": 1}),
         "INTERNAL_SERVERL_ERROR",
+    )
+    .await;
+    let t = sim
+        .upload_chunk(&token, &[1u8; 1000], false, true, -1, Some("v.mp4"))
+        .await;
+    assert_eq!(
+        t["status"], 3,
+        "the upload that completes an attached token returns it CLOSED: the entry consumed it"
+    );
+    let e = sim.ok("media", "get", json!({"entryId": id})).await;
+    assert_eq!(e["status"], 1, "PRECONVERT once the upload completed");
+    // The uploaded file is the new original's from that request on: a frame can be grabbed
+    // while the entry converts (kaltura-api.md §5.5).
+    sim.ok(
+        "media",
+        "updateThumbnail",
+        json!({"entryId": id, "timeOffset": 1}),
     )
     .await;
     sim.control("/sim/clock/advance", json!({"seconds": 31}))

@@ -377,10 +377,13 @@ pub fn cancel_replace(w: &mut World, p: Obj<'_>) -> ApiResult<Value> {
 pub fn update_thumbnail(w: &mut World, p: Obj<'_>) -> ApiResult<Value> {
     let id = p.required_str("entryId")?;
     let idx = w.entry_idx(&id)?;
-    let has_file = w.entries[idx]
-        .flavors
-        .iter()
-        .any(|&f| w.flavors[f].status == flavor_status::READY);
+    // A frame comes from any flavor whose file exists, in any status (kaltura-api.md §5.5): a
+    // READY one, or the original, whose file is the uploaded one from the request that
+    // created it.
+    let has_file = w.entries[idx].flavors.iter().any(|&f| {
+        let f = &w.flavors[f];
+        f.status == flavor_status::READY || (f.is_original && f.status != flavor_status::DELETED)
+    });
     if !has_file {
         return Err(codes::internal_serverl_error());
     }

@@ -221,7 +221,12 @@ pub async fn upload(sim: &Arc<Sim>, params: &Params) -> ApiResult<Value> {
     } else if t.status == token_status::PENDING {
         t.status = token_status::PARTIAL_UPLOAD;
     }
-    let json = t.to_json(pid, false);
+    // A completed token that an entry waits for is consumed by it in this request, so the
+    // answer already says CLOSED (kaltura-api.md §4.7).
     w.advance();
-    Ok(json)
+    let t = w
+        .tokens
+        .get(&id)
+        .ok_or_else(codes::upload_token_not_found)?;
+    Ok(t.to_json(pid, false))
 }
