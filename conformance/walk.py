@@ -162,6 +162,15 @@ def main():
     e = expect_error("ENTRY_ID_NOT_FOUND", client.media.get, "0_nope1234")
     ok("0_nope1234" in e.message, "message names the id")
 
+    step = "null fields read as None (every declared field is written, empty when null)"
+    never = [e for e in ready if e.lastPlayedAt is None or e.lastPlayedAt is NotImplemented]
+    ok(never, "a never-played entry among the first page")
+    for e in never[:3]:
+        ok(e.lastPlayedAt is None, f"{e.id}.lastPlayedAt is None, not {e.lastPlayedAt!r}")
+    for field in ("replacingEntryId", "replacedEntryId", "redirectEntryId", "rootEntryId"):
+        value = getattr(got, field)
+        ok(value is not NotImplemented, f"media.get {field} is written (got NotImplemented)")
+
     step = "flavorAsset.list / getFlavorAssetsWithParams / getUrl"
     ff = KalturaFlavorAssetFilter()
     ff.entryIdEqual = entry.id
@@ -169,6 +178,7 @@ def main():
     ok(all(isinstance(f, KalturaFlavorAsset) for f in flavors), "flavors typed")
     original = [f for f in flavors if f.isOriginal][0]
     eq(original.size, round(original.sizeInBytes / 1024), "size is kilobytes")
+    ok(original.deletedAt is None, f"a live flavor's deletedAt is None, not {original.deletedAt!r}")
     wp = client.flavorAsset.getFlavorAssetsWithParams(entry.id)
     eq(sum(1 for x in wp if isinstance(x.flavorAsset, KalturaFlavorAsset)), len(flavors), "one element per flavor")
     download_url = client.flavorAsset.getUrl(original.id)

@@ -19,6 +19,7 @@ pub mod api;
 pub mod config;
 pub mod content;
 pub mod control;
+pub mod declared;
 pub mod error;
 pub mod faults;
 pub mod filter;

@@ -88,8 +88,8 @@ fn outcome_xml(outcome: &Outcome) -> String {
     }
 }
 
-/// The XML content of a value: objects as child elements with `objectType` first, arrays as
-/// `<item>` lists, booleans as 1/0, null as nothing.
+/// The XML content of a value: objects as child elements with `objectType` first and every
+/// declared field after it, arrays as `<item>` lists, booleans as 1/0, null as nothing.
 fn value_xml(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
@@ -102,11 +102,19 @@ fn value_xml(v: &Value) -> String {
             .collect(),
         Value::Object(o) => {
             let mut s = String::new();
+            let object_type = o.get("objectType").and_then(Value::as_str);
             if let Some(t) = o.get("objectType") {
                 s.push_str(&format!("<objectType>{}</objectType>", value_xml(t)));
             }
+            // Every declared field of the class, empty when null or absent (kaltura-api.md §2.4),
+            // then whatever else the object carries.
+            let declared = object_type.and_then(crate::declared::fields).unwrap_or(&[]);
+            for k in declared {
+                let text = o.get(*k).map(value_xml).unwrap_or_default();
+                s.push_str(&format!("<{k}>{text}</{k}>"));
+            }
             for (k, val) in o {
-                if k == "objectType" {
+                if k == "objectType" || declared.contains(&k.as_str()) {
                     continue;
                 }
                 s.push_str(&format!("<{k}>{}</{k}>", value_xml(val)));
@@ -140,6 +148,24 @@ mod tests {
     #[test]
     fn json_escapes_slashes_like_php() {
         assert_eq!(json_text(&json!("http://x/y")), "\"http:\\/\\/x\\/y\"");
+    }
+
+    #[test]
+    fn xml_writes_every_declared_field_empty_when_null_and_json_omits_them() {
+        let entry = json!({"id": "0_a", "lastPlayedAt": null, "objectType": "KalturaMediaEntry"});
+        let (_, xml) = render(Format::Xml, &Ok(entry.clone()));
+        assert!(xml.contains("<lastPlayedAt></lastPlayedAt>"), "{xml}");
+        assert!(xml.contains("<description></description>"), "{xml}");
+        assert!(
+            xml.contains("<replacingEntryId></replacingEntryId>"),
+            "{xml}"
+        );
+        assert!(xml.find("<id>") < xml.find("<name>"), "schema order: {xml}");
+        let (_, json) = render(
+            Format::Json,
+            &Ok(json!({"id": "0_a", "objectType": "KalturaMediaEntry"})),
+        );
+        assert!(!json.contains("description"), "{json}");
     }
 
     #[test]
