@@ -312,7 +312,12 @@ pub struct SelectArgs {
     #[arg(long, value_name = "N")]
     pub plays_below: Option<i64>,
     /// Entry statuses, comma-separated names or numbers (ready, no_content, …) [default: ready].
-    #[arg(long = "status", value_name = "STATUS", value_delimiter = ',')]
+    #[arg(
+        long = "status",
+        value_name = "STATUS",
+        value_delimiter = ',',
+        allow_hyphen_values = true
+    )]
     pub statuses: Vec<EntryStatus>,
     /// Media types, comma-separated: video, audio, image [default: all].
     #[arg(long = "media-type", value_name = "TYPE", value_delimiter = ',')]

@@ -9,6 +9,7 @@ mod download;
 mod exit;
 mod explain;
 mod failure;
+mod legacy;
 mod open;
 mod output;
 mod progress;
@@ -24,7 +25,11 @@ use crate::args::{Cli, Command};
 use crate::failure::Failure;
 
 fn main() {
-    let cli = Cli::parse();
+    let (args, notes) = legacy::translate(std::env::args_os().collect());
+    for n in &notes {
+        eprintln!("kaltura-archiver: note: {n} (the reference tool's spelling still works)");
+    }
+    let cli = Cli::parse_from(args);
     let level = match cli.verbose {
         0 => "warn",
         1 => "info",
