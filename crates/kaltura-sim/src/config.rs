@@ -42,6 +42,10 @@ pub struct SimConfig {
     pub flavor_bytes: (u64, u64),
     /// Generated entries are created within this many years before now.
     pub history_years: u32,
+    /// Bandwidth of each flavor download, megabits per second; unshaped when `None`.
+    pub download_mbps: Option<f64>,
+    /// Bandwidth of each upload call, megabits per second; unshaped when `None`.
+    pub upload_mbps: Option<f64>,
 }
 
 impl Default for SimConfig {
@@ -64,6 +68,8 @@ impl Default for SimConfig {
             gzip: false,
             flavor_bytes: (3_000_000, 6_000_000_000),
             history_years: 12,
+            download_mbps: None,
+            upload_mbps: None,
         }
     }
 }

@@ -11,7 +11,7 @@
 //! | `GET /sim/counters`, `POST /sim/counters/reset` | per-action call counters (`media.list`, `http.api`, `serveflavor`, …) |
 //! | `POST /sim/ks/expire` `{"ks"?}` | expires one KS, or all |
 //! | `POST /sim/entries` `{"count", "createdAt"?}` | generates more entries; returns their ids |
-//! | `POST /sim/settings` `{"conversionDelayMs"?, "replacementEnabled"?, "approvalRequired"?, "analyticsLag"?, "gzip"?}` | changes server switches |
+//! | `POST /sim/settings` `{"conversionDelayMs"?, "replacementEnabled"?, "approvalRequired"?, "analyticsLag"?, "gzip"?, "downloadMbps"?, "uploadMbps"?}` | changes server switches |
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -215,8 +215,16 @@ async fn settings(State(sim): State<Arc<Sim>>, body: Option<Json<Value>>) -> Jso
     if o.get("gzip").is_some() {
         s.gzip = o.bool_or("gzip", false);
     }
+    // A number shapes the link, 0 or null takes the shaping off.
+    if let Some(v) = o.get("downloadMbps") {
+        s.download_mbps = v.as_f64().filter(|m| *m > 0.0);
+    }
+    if let Some(v) = o.get("uploadMbps") {
+        s.upload_mbps = v.as_f64().filter(|m| *m > 0.0);
+    }
     Json(json!({
         "conversionDelayMs": s.conversion_delay_ms, "replacementEnabled": s.replacement_enabled,
-        "approvalRequired": s.approval_required, "analyticsLag": s.analytics_lag, "gzip": s.gzip
+        "approvalRequired": s.approval_required, "analyticsLag": s.analytics_lag, "gzip": s.gzip,
+        "downloadMbps": s.download_mbps, "uploadMbps": s.upload_mbps
     }))
 }

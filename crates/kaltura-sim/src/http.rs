@@ -21,6 +21,7 @@ use crate::faults::HttpFault;
 use crate::model::Content;
 use crate::params::{insert_flat, FilePart, Params};
 use crate::render::{self, Format};
+use crate::shaping;
 use crate::Sim;
 
 /// Size of the pieces a download is streamed in.
@@ -425,7 +426,8 @@ async fn download(
         Content::Generated { key } => generated_stream(key, start, end, cut_at),
         Content::Spooled { path } => file_stream(path, start, end, cut_at),
     };
-    let mut r = Response::new(Body::from_stream(body));
+    let rate = shaping::bytes_per_sec(sim.world.lock().expect("world lock").settings.download_mbps);
+    let mut r = Response::new(Body::from_stream(shaping::throttle(body, rate)));
     *r.status_mut() = status;
     let h = r.headers_mut();
     let mime = if ext == "mov" {

@@ -28,6 +28,7 @@ pub mod http;
 pub mod model;
 pub mod params;
 pub mod render;
+pub mod shaping;
 pub mod spool;
 pub mod wire;
 pub mod world;

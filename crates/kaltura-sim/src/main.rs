@@ -70,6 +70,13 @@ struct Args {
     /// Directory for uploaded bytes (a temporary one by default).
     #[arg(long)]
     spool_dir: Option<PathBuf>,
+    /// Bandwidth of each flavor download in megabits per second (e.g. 320 = 40 MB/s, a CDN
+    /// stream) [default: unshaped]. Per-call latency is a fault rule: --fault latency=20ms.
+    #[arg(long)]
+    download_mbps: Option<f64>,
+    /// Bandwidth of each upload call in megabits per second [default: unshaped].
+    #[arg(long)]
+    upload_mbps: Option<f64>,
 }
 
 #[tokio::main]
@@ -96,6 +103,8 @@ async fn main() -> anyhow::Result<()> {
         gzip: a.gzip,
         flavor_bytes: (a.min_flavor_bytes, a.max_flavor_bytes),
         history_years: a.years,
+        download_mbps: a.download_mbps,
+        upload_mbps: a.upload_mbps,
         ..SimConfig::default()
     };
     let (pid, n) = (config.partner_id, config.entries);

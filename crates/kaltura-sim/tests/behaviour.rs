@@ -759,3 +759,53 @@ async fn a_broken_multipart_body_fails_as_upload_error_not_as_a_partial_file() {
         .unwrap()
         .contains("<code>UPLOAD_ERROR</code>"));
 }
+
+#[tokio::test]
+async fn a_shaped_link_moves_downloads_and_uploads_at_its_rate_per_connection() {
+    let mut cfg = config(0);
+    cfg.flavor_bytes = (1_000_000, 1_000_000);
+    let sim = Sim::start(cfg).await;
+    sim.control("/sim/entries", json!({"count": 1})).await;
+    let entry = sim.list(json!({}), json!({})).await;
+    let id = ids(&entry)[0].clone();
+    let original = sim
+        .flavors(&id)
+        .await
+        .into_iter()
+        .find(|f| f["isOriginal"] == true)
+        .unwrap();
+    let flavor = original["id"].as_str().unwrap().to_string();
+    let size = original["sizeInBytes"].as_u64().unwrap() as f64;
+    let timed = |started: std::time::Instant| started.elapsed().as_secs_f64();
+
+    let started = std::time::Instant::now();
+    sim.download(&flavor).await;
+    assert!(timed(started) < 0.5, "unshaped: {}", timed(started));
+
+    // 16 Mbit/s = 2 MB/s each way.
+    sim.control(
+        "/sim/settings",
+        json!({"downloadMbps": 16, "uploadMbps": 16}),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let bytes = sim.download(&flavor).await;
+    let expected = size / 2_000_000.0;
+    assert_eq!(bytes.len() as f64, size);
+    assert!(
+        (expected * 0.95..expected + 0.5).contains(&timed(started)),
+        "a {size}-byte download at 2 MB/s took {} s",
+        timed(started)
+    );
+    // Two downloads at once take as long as one: the rate is per connection.
+    let started = std::time::Instant::now();
+    tokio::join!(sim.download(&flavor), sim.download(&flavor));
+    assert!(timed(started) < expected * 1.5 + 0.5, "{}", timed(started));
+    let started = std::time::Instant::now();
+    sim.upload(&vec![7u8; 1_000_000], 1).await;
+    assert!(
+        (0.475..1.0).contains(&timed(started)),
+        "a 1 MB upload at 2 MB/s took {} s",
+        timed(started)
+    );
+}

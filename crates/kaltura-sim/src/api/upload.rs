@@ -133,9 +133,11 @@ pub async fn upload(sim: &Arc<Sim>, params: &Params) -> ApiResult<Value> {
     let resume = p.bool_or("resume", false);
     let final_chunk = p.bool_or("finalChunk", true);
     let resume_at = p.float("resumeAt").unwrap_or(-1.0);
-    let (path, wait, max_parked) = {
+    let arrived = Instant::now();
+    let (path, wait, max_parked, rate) = {
         let mut w = sim.world.lock().expect("world lock");
         let wait = Duration::from_millis(w.settings.final_chunk_wait_ms);
+        let rate = crate::shaping::bytes_per_sec(w.settings.upload_mbps);
         let max_parked = MAX_PARKED_CHUNKS;
         let t = w
             .tokens
@@ -147,8 +149,10 @@ pub async fn upload(sim: &Arc<Sim>, params: &Params) -> ApiResult<Value> {
         ) {
             return Err(codes::upload_token_invalid_status());
         }
-        (t.path.clone(), wait, max_parked)
+        (t.path.clone(), wait, max_parked, rate)
     };
+    // The chunk's bytes take as long as they would over the modelled link.
+    crate::shaping::pace(part.data.len() as u64, rate, arrived).await;
     let tf = sim.token_file(&id);
     let data = &part.data;
     let io_err = |_e: std::io::Error| codes::upload_error();
