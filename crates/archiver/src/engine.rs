@@ -246,20 +246,30 @@ async fn settle(ctx: &Ctx, pending: Vec<(Pending, String)>) -> Vec<(Pending, Str
     while !open.is_empty() {
         let ids: Vec<EntryId> = open.iter().map(|(p, _)| p.entry.clone()).collect();
         let polled = poll(ctx, &ids).await;
+        // Entries that finished are settled concurrently (tags, checks of the new original):
+        // one at a time, 200 of them took longer than their conversion.
+        let polled = &polled;
+        let checked: Vec<_> = futures_util::stream::iter(open)
+            .map(|(p, state)| async move {
+                let outcome = match polled {
+                    // Kaltura did not answer even after the client's retries: try again at the
+                    // next poll; the wait limit still applies (the entries then end as waiting).
+                    Err(_) => None,
+                    Ok((entries, originals)) => match entries.get(&p.entry) {
+                        None => Some(Outcome::Failed("the entry disappeared".into())),
+                        Some(e) => settle_one(ctx, &p, e, originals.get(&p.entry)).await,
+                    },
+                };
+                (p, state, outcome)
+            })
+            .buffer_unordered(ctx.settings.jobs.max(1))
+            .collect()
+            .await;
+        if let Err(e) = polled {
+            tracing::warn!(error = %e, "polling pending replacements failed; polling again");
+        }
         let mut still = Vec::new();
-        for (p, state) in open {
-            let outcome = match &polled {
-                // Kaltura did not answer even after the client's retries: try again at the next
-                // poll; the wait limit still applies (the entries then end as waiting).
-                Err(e) => {
-                    tracing::warn!(error = %e, "polling pending replacements failed; polling again");
-                    None
-                }
-                Ok((entries, originals)) => match entries.get(&p.entry) {
-                    None => Some(Outcome::Failed("the entry disappeared".into())),
-                    Some(e) => settle_one(ctx, &p, e, originals.get(&p.entry)).await,
-                },
-            };
+        for (p, state, outcome) in checked {
             match outcome {
                 Some(o) => done.push((p, state, o)),
                 None => still.push((p, state)),

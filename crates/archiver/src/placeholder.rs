@@ -83,6 +83,9 @@ pub struct Placeholders {
     current: bytes::Bytes,
     digest: Digest,
     known: Vec<(u64, String)>,
+    /// Whether this run already recorded the current placeholder (one write per run, not one
+    /// per replaced entry).
+    recorded: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Placeholders {
@@ -93,6 +96,7 @@ impl Placeholders {
             current: bytes::Bytes::from(bytes),
             known: Vec::new(),
             digest,
+            recorded: Default::default(),
         };
         p.know(p.digest.bytes, p.digest.crc64nvme.clone());
         let builtin = Digests::of(DEFAULT);
@@ -124,6 +128,10 @@ impl Placeholders {
         now: i64,
     ) -> crate::error::Result<()> {
         use crate::error::Context;
+        use std::sync::atomic::Ordering;
+        if self.recorded.load(Ordering::SeqCst) {
+            return Ok(());
+        }
         let key = ObjectKey::new(format!("{RECORDS_PREFIX}{}.json", self.digest.sha256))?;
         let rec = PlaceholderRecord {
             bytes: self.digest.bytes,
@@ -135,8 +143,9 @@ impl Placeholders {
         store
             .create_if_absent(&key, bytes::Bytes::from(body))
             .await
-            .map(|_| ())
-            .context("recording the placeholder failed")
+            .context("recording the placeholder failed")?;
+        self.recorded.store(true, Ordering::SeqCst);
+        Ok(())
     }
 
     /// The bytes to upload.

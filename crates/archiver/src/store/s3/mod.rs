@@ -167,14 +167,20 @@ impl ArchiveStore for S3Store {
         let mut body: ByteStream = Box::pin(body.fuse());
         let full = self.full_key(key);
         let part = planned_part_size(opts);
-        let mut crc = Crc64::default();
-        let first = self.read_source(&mut body, part, &mut crc, &full).await?;
-        let version = if (first.len() as u64) < part {
-            check_len(self, &full, opts.expected_len, crc.bytes())?;
-            self.put_small(&full, first, &crc, opts).await?
-        } else {
-            self.put_multipart(&full, first, &mut body, part, &mut crc, opts)
-                .await?
+        let (version, crc) = match opts.expected_len {
+            Some(len) if len < part => self.put_streamed(&full, body, len, opts).await?,
+            _ => {
+                let mut crc = Crc64::default();
+                let first = self.read_source(&mut body, part, &mut crc, &full).await?;
+                let version = if (first.len() as u64) < part {
+                    check_len(self, &full, opts.expected_len, crc.bytes())?;
+                    self.put_small(&full, first, &crc, opts).await?
+                } else {
+                    self.put_multipart(&full, first, &mut body, part, &mut crc, opts)
+                        .await?
+                };
+                (version, crc)
+            }
         };
         // Verify what S3 now holds, in the version this put wrote: byte count and the
         // full-object checksum.

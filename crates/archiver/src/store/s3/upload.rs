@@ -68,6 +68,51 @@ async fn read_part(body: &mut ByteStream, part: u64, crc: &mut Crc64) -> std::io
 }
 
 impl S3Store {
+    /// One PUT that streams the source as it arrives, for an object whose exact size is known
+    /// and under one part: the upload overlaps the download instead of following it. The SDK
+    /// sends the CRC64NVME of the bytes as a trailer that S3 checks; the same checksum is computed
+    /// here on the way and returned, with the version written.
+    pub(super) async fn put_streamed(
+        &self,
+        key: &str,
+        body: ByteStream,
+        len: u64,
+        opts: &PutOptions,
+    ) -> Result<(Option<String>, Crc64)> {
+        let crc = std::sync::Arc::new(std::sync::Mutex::new(Crc64::default()));
+        let running = crc.clone();
+        let frames = body.map(move |chunk| {
+            let chunk = chunk?;
+            running.lock().expect("crc").update(&chunk);
+            Ok::<_, std::io::Error>(http_body::Frame::data(chunk))
+        });
+        let (sse, kms_key) = self.sse();
+        let sent = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_length(len as i64)
+            .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
+            .storage_class(aws_sdk_s3::types::StorageClass::from(
+                opts.storage_class.as_str(),
+            ))
+            .set_metadata(Some(opts.meta.to_map().into_iter().collect()))
+            .set_server_side_encryption(sse)
+            .set_ssekms_key_id(kms_key)
+            .body(SdkBody::from_body_1_x(SyncBody(std::sync::Mutex::new(
+                Box::pin(frames),
+            ))))
+            .send()
+            .await;
+        let crc = crc.lock().expect("crc").clone();
+        let version = sent
+            .map(|r| r.version_id().map(str::to_string))
+            .map_err(|e| self.error("put", key, e))?;
+        check_len(self, key, Some(len), crc.bytes())?;
+        Ok((version, crc))
+    }
+
     /// The next part of the source, as a store error naming the key when the source fails.
     pub(super) async fn read_source(
         &self,
@@ -254,6 +299,29 @@ impl S3Store {
             }
         }
         result.map(|()| parts)
+    }
+}
+
+type Frames = std::pin::Pin<
+    Box<dyn futures_util::Stream<Item = std::io::Result<http_body::Frame<Bytes>>> + Send>,
+>;
+
+/// A streaming request body the SDK can hold across threads: the stream behind a mutex, which
+/// polling through `&mut` never locks.
+struct SyncBody(std::sync::Mutex<Frames>);
+
+impl http_body::Body for SyncBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<std::io::Result<http_body::Frame<Bytes>>>> {
+        match self.get_mut().0.get_mut() {
+            Ok(frames) => frames.as_mut().poll_next(cx),
+            Err(_) => std::task::Poll::Ready(Some(Err(std::io::Error::other("body poisoned")))),
+        }
     }
 }
 
