@@ -233,6 +233,16 @@ async fn api_handler(State(sim): State<Arc<Sim>>, req: Request) -> Response {
             }
         },
     };
+    // `ignoreNull=1` asks XML to leave null fields out (JSON always does).
+    let ignore_null = params
+        .tree
+        .get("ignoreNull")
+        .and_then(crate::params::to_i64)
+        == Some(1);
+    let format = match format {
+        Format::Xml if ignore_null => Format::XmlIgnoreNull,
+        f => f,
+    };
     let is_multi = service.eq_ignore_ascii_case("multirequest");
     let scope = if is_multi {
         "multirequest".to_string()

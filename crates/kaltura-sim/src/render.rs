@@ -10,8 +10,10 @@ use crate::error::ApiError;
 pub enum Format {
     /// `format=1`.
     Json,
-    /// `format=2`, and the default when `format` is missing.
+    /// `format=2`, and the default when `format` is missing: every declared field written.
     Xml,
+    /// XML with `ignoreNull=1`: null fields left out, as JSON does.
+    XmlIgnoreNull,
 }
 
 /// The outcome of one action: a result value or an API error.
@@ -21,7 +23,10 @@ pub type Outcome = Result<Value, ApiError>;
 pub fn render(format: Format, outcome: &Outcome) -> (&'static str, String) {
     match format {
         Format::Json => ("application/json", outcome_text(outcome)),
-        Format::Xml => ("text/xml", xml_envelope(&outcome_xml(outcome))),
+        Format::Xml | Format::XmlIgnoreNull => (
+            "text/xml",
+            xml_envelope(&outcome_xml(outcome, format == Format::Xml)),
+        ),
     }
 }
 
@@ -32,11 +37,11 @@ pub fn render_multi(format: Format, outcomes: &[Outcome]) -> (&'static str, Stri
             let items: Vec<String> = outcomes.iter().map(outcome_text).collect();
             ("application/json", format!("[{}]", items.join(",")))
         }
-        Format::Xml => {
+        Format::Xml | Format::XmlIgnoreNull => {
             let mut inner = String::new();
             for o in outcomes {
                 inner.push_str("<item>");
-                inner.push_str(&outcome_xml(o));
+                inner.push_str(&outcome_xml(o, format == Format::Xml));
                 inner.push_str("</item>");
             }
             ("text/xml", xml_envelope(&inner))
@@ -66,9 +71,9 @@ fn xml_envelope(inner: &str) -> String {
     )
 }
 
-fn outcome_xml(outcome: &Outcome) -> String {
+fn outcome_xml(outcome: &Outcome, all_fields: bool) -> String {
     match outcome {
-        Ok(v) => value_xml(v),
+        Ok(v) => value_xml(v, all_fields),
         Err(e) => {
             let mut s = format!(
                 "<error><code>{}</code><message>{}</message><objectType>KalturaAPIException</objectType><args>",
@@ -90,7 +95,7 @@ fn outcome_xml(outcome: &Outcome) -> String {
 
 /// The XML content of a value: objects as child elements with `objectType` first and every
 /// declared field after it, arrays as `<item>` lists, booleans as 1/0, null as nothing.
-fn value_xml(v: &Value) -> String {
+fn value_xml(v: &Value, all_fields: bool) -> String {
     match v {
         Value::Null => String::new(),
         Value::Bool(b) => if *b { "1" } else { "0" }.to_string(),
@@ -98,26 +103,38 @@ fn value_xml(v: &Value) -> String {
         Value::String(s) => escape(s),
         Value::Array(a) => a
             .iter()
-            .map(|i| format!("<item>{}</item>", value_xml(i)))
+            .map(|i| format!("<item>{}</item>", value_xml(i, all_fields)))
             .collect(),
         Value::Object(o) => {
             let mut s = String::new();
             let object_type = o.get("objectType").and_then(Value::as_str);
             if let Some(t) = o.get("objectType") {
-                s.push_str(&format!("<objectType>{}</objectType>", value_xml(t)));
+                s.push_str(&format!(
+                    "<objectType>{}</objectType>",
+                    value_xml(t, all_fields)
+                ));
             }
             // Every declared field of the class, empty when null or absent (kaltura-api.md §2.4),
             // then whatever else the object carries.
-            let declared = object_type.and_then(crate::declared::fields).unwrap_or(&[]);
+            let declared = object_type
+                .and_then(crate::declared::fields)
+                .filter(|_| all_fields)
+                .unwrap_or(&[]);
             for k in declared {
-                let text = o.get(*k).map(value_xml).unwrap_or_default();
+                let text = o
+                    .get(*k)
+                    .map(|v| value_xml(v, all_fields))
+                    .unwrap_or_default();
                 s.push_str(&format!("<{k}>{text}</{k}>"));
             }
             for (k, val) in o {
                 if k == "objectType" || declared.contains(&k.as_str()) {
                     continue;
                 }
-                s.push_str(&format!("<{k}>{}</{k}>", value_xml(val)));
+                if val.is_null() && !all_fields {
+                    continue;
+                }
+                s.push_str(&format!("<{k}>{}</{k}>", value_xml(val, all_fields)));
             }
             s
         }

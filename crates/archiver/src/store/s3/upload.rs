@@ -79,12 +79,21 @@ impl S3Store {
         len: u64,
         opts: &PutOptions,
     ) -> Result<(Option<String>, Crc64)> {
-        let crc = std::sync::Arc::new(std::sync::Mutex::new(Crc64::default()));
-        let running = crc.clone();
+        // The checksum and byte count of what the source gave, and its error if it failed.
+        let seen = std::sync::Arc::new(std::sync::Mutex::new((Crc64::default(), None)));
+        let running = seen.clone();
         let frames = body.map(move |chunk| {
-            let chunk = chunk?;
-            running.lock().expect("crc").update(&chunk);
-            Ok::<_, std::io::Error>(http_body::Frame::data(chunk))
+            let mut seen = running.lock().expect("crc");
+            match chunk {
+                Ok(c) => {
+                    seen.0.update(&c);
+                    Ok(http_body::Frame::data(c))
+                }
+                Err(e) => {
+                    seen.1 = Some(e.to_string());
+                    Err(e)
+                }
+            }
         });
         let (sse, kms_key) = self.sse();
         let sent = self
@@ -105,11 +114,15 @@ impl S3Store {
             ))))
             .send()
             .await;
-        let crc = crc.lock().expect("crc").clone();
+        let (crc, source_error) = seen.lock().expect("crc").clone();
+        // A failed source, or one shorter than announced, is what went wrong, not S3.
+        if let Some(e) = source_error {
+            return Err(self.backend("read source for", key, e));
+        }
+        check_len(self, key, Some(len), crc.bytes())?;
         let version = sent
             .map(|r| r.version_id().map(str::to_string))
             .map_err(|e| self.error("put", key, e))?;
-        check_len(self, key, Some(len), crc.bytes())?;
         Ok((version, crc))
     }
 
