@@ -19,14 +19,14 @@
 
 mod common;
 
-use common::env_u64;
+use common::{env_u64, run_command, sim_client};
 use futures_util::StreamExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use archiver::context::{Ctx, Mode, Settings};
-use archiver::engine::{self, Command};
+use archiver::engine::Command;
 use archiver::placeholder::{Placeholders, DEFAULT};
 use archiver::selection::{Flavors, Selection, Walker};
 use archiver::store::s3::S3StoreBuilder;
@@ -120,15 +120,6 @@ fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(conf)
 }
 
-fn kaltura(sim: &SimServer) -> Client {
-    Client::builder()
-        .with_service_url(sim.base_url())
-        .with_partner_id(100)
-        .with_secret("sim-admin-secret".to_string().into())
-        .build()
-        .expect("client")
-}
-
 async fn partner(entries: usize, mb: u64, net: &Net, convert_ms: u64) -> SimServer {
     SimServer::start(SimConfig {
         entries,
@@ -148,7 +139,7 @@ async fn partner(entries: usize, mb: u64, net: &Net, convert_ms: u64) -> SimServ
 
 /// The READY video and audio originals of the partner.
 async fn originals(sim: &SimServer) -> Vec<FlavorAsset> {
-    let c = kaltura(sim);
+    let c = sim_client(sim);
     let mut w =
         Walker::new(c, &recordings(), Flavors::Originals, archiver::time::now()).expect("walker");
     let mut out = Vec::new();
@@ -172,7 +163,7 @@ fn recordings() -> Selection {
 
 fn ctx(sim: &SimServer, store: Arc<dyn ArchiveStore>, jobs: usize) -> Arc<Ctx> {
     Arc::new(Ctx::new(
-        kaltura(sim),
+        sim_client(sim),
         store,
         Placeholders::new(DEFAULT.to_vec()),
         Settings {
@@ -191,19 +182,7 @@ fn ctx(sim: &SimServer, store: Arc<dyn ArchiveStore>, jobs: usize) -> Arc<Ctx> {
 
 /// Ours: the engine over the selection; returns the entries done.
 async fn ours(ctx: Arc<Ctx>, command: Command, selection: &Selection) -> u64 {
-    let walker =
-        Walker::new(ctx.client.clone(), selection, Flavors::Originals, ctx.now).expect("walker");
-    let mut done = 0;
-    engine::run(ctx, walker, command, |r| {
-        if r.outcome.name() == "done" {
-            done += 1;
-        } else if r.outcome.is_failure() {
-            panic!("{}: {:?}", r.entry.0, r.outcome);
-        }
-    })
-    .await
-    .expect("run");
-    done
+    run_command(ctx, command, selection).await.1
 }
 
 /// The reference tool's archive of one entry, step by step as it made them.
@@ -405,7 +384,7 @@ async fn main() {
     .await;
     assert_eq!(done, n, "ours archived every recording");
     line("ours (stream, verify, record, tag)", ours_s, ours_cpu, n);
-    let c = kaltura(&sim);
+    let c = sim_client(&sim);
     let urls: Vec<String> = c
         .flavor_urls(&flavors.iter().map(|f| f.id.clone()).collect::<Vec<_>>())
         .await
@@ -417,7 +396,7 @@ async fn main() {
     line("raw pipe (GET → PUT, same concurrency)", raw_s, raw_cpu, n);
     let fresh = partner(entries, mb, &net, 0).await;
     let fresh_flavors = originals(&fresh).await;
-    let fc = kaltura(&fresh);
+    let fc = sim_client(&fresh);
     let ((), ref_s, ref_cpu) = timed(async {
         for o in &fresh_flavors {
             reference_archive(&fc, &s3, "reference", o).await;
@@ -474,7 +453,7 @@ async fn main() {
         .take(ref_n)
         .map(|f| f.entry_id)
         .collect();
-    let fc = kaltura(&fresh);
+    let fc = sim_client(&fresh);
     let ((), ref_s, ref_cpu) = timed(async {
         for id in &some {
             reference_replace(&fc, &s3, "reference", id).await;

@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::env_u64;
+use common::{env_u64, run_command, sim_client};
 use futures_util::{StreamExt, TryStreamExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -24,25 +24,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use archiver::context::{Ctx, Mode, Settings};
-use archiver::engine::{self, Command};
+use archiver::engine::Command;
 use archiver::placeholder::{Placeholders, DEFAULT};
 use archiver::selection::{Flavors, Selection, Walker};
 use archiver::store::local::LocalStore;
 use archiver::store::{ArchiveStore, StorageClass};
-use kaltura::{Client, EntryId, FlavorAsset};
+use kaltura::{EntryId, FlavorAsset};
 use kaltura_sim::{SimConfig, SimServer};
 use tokio::io::AsyncWriteExt;
 
 const MIB: u64 = 1 << 20;
-
-fn client(sim: &SimServer) -> Client {
-    Client::builder()
-        .with_service_url(sim.base_url())
-        .with_partner_id(100)
-        .with_secret("sim-admin-secret".to_string().into())
-        .build()
-        .expect("client")
-}
 
 async fn start(entries: usize, mib: u64, seed: u64) -> SimServer {
     SimServer::start(SimConfig {
@@ -66,7 +57,7 @@ fn set_latency(sim: &SimServer, ms: u64) {
 
 fn ctx(sim: &SimServer, store: Arc<dyn ArchiveStore>, jobs: usize, execute: bool) -> Arc<Ctx> {
     Arc::new(Ctx::new(
-        client(sim),
+        sim_client(sim),
         store,
         Placeholders::new(DEFAULT.to_vec()),
         Settings {
@@ -83,28 +74,11 @@ fn ctx(sim: &SimServer, store: Arc<dyn ArchiveStore>, jobs: usize, execute: bool
 }
 
 /// Runs a command over a selection; returns (seconds, entries done).
-async fn run(ctx: Arc<Ctx>, command: Command, selection: &Selection) -> (f64, u64) {
-    let walker =
-        Walker::new(ctx.client.clone(), selection, Flavors::Originals, ctx.now).expect("walker");
-    let started = Instant::now();
-    let mut done = 0;
-    engine::run(ctx, walker, command, |r| {
-        if r.outcome.name() == "done" {
-            done += 1;
-        } else if r.outcome.is_failure() {
-            panic!("{}: {:?}", r.entry.0, r.outcome);
-        }
-    })
-    .await
-    .expect("run");
-    (started.elapsed().as_secs_f64(), done)
-}
-
 /// The READY originals of the partner's READY entries (what `archive` selects).
 async fn originals(sim: &SimServer) -> Vec<FlavorAsset> {
     let ready = sim.sim().ready_visible_ids();
     let ids: Vec<EntryId> = ready.iter().map(|id| EntryId(id.clone())).collect();
-    let c = client(sim);
+    let c = sim_client(sim);
     let mut out = Vec::new();
     for chunk in ids.chunks(500) {
         out.extend(
@@ -158,7 +132,7 @@ async fn raw_pipe(urls: &[String], jobs: usize, dir: Option<&Path>) -> (f64, u64
 
 /// What a simple script does, one entry at a time; returns seconds.
 async fn baseline(sim: &SimServer, flavors: &[FlavorAsset], store_dir: &Path) -> f64 {
-    let c = client(sim);
+    let c = sim_client(sim);
     let http = reqwest::Client::new();
     std::fs::create_dir_all(store_dir).expect("dir");
     let started = Instant::now();
@@ -248,7 +222,7 @@ async fn s3_round(sim: &SimServer, urls: &[String], total: u64, jobs: usize, end
         .build()
         .await
         .expect("store");
-    let (s, _) = run(
+    let (s, _) = run_command(
         ctx(sim, Arc::new(store), jobs, true),
         Command::Archive,
         &Selection::default(),
@@ -340,7 +314,7 @@ async fn main() {
         entry_ids: vec![big.entry_id.clone()],
         ..Selection::default()
     };
-    let (s, done) = run(ctx(&sim, store, 1, true), Command::Archive, &one).await;
+    let (s, done) = run_command(ctx(&sim, store, 1, true), Command::Archive, &one).await;
     stop.store(true, Ordering::Relaxed);
     watcher.join().expect("watcher");
     assert_eq!(done, 1);
@@ -369,7 +343,7 @@ async fn main() {
     let flavors = originals(&sim).await;
     let n = flavors.len() as u64;
     let total = n * mib * MIB;
-    let c = client(&sim);
+    let c = sim_client(&sim);
     let mut urls = Vec::new();
     for f in &flavors {
         urls.push(c.flavor_url(&f.id).await.expect("url"));
@@ -391,7 +365,7 @@ async fn main() {
     for latency in [0, 20] {
         set_latency(&sim, latency);
         let store = Arc::new(LocalStore::new(fresh(&format!("ours-{latency}"))).expect("store"));
-        let (s, done) = run(
+        let (s, done) = run_command(
             ctx(&sim, store, jobs, true),
             Command::Archive,
             &Selection::default(),
@@ -422,13 +396,13 @@ async fn main() {
     }
     // 3. Restore: archive, replace, then restore every entry from the store.
     let store: Arc<dyn ArchiveStore> = Arc::new(LocalStore::new(fresh("restore")).expect("store"));
-    run(
+    run_command(
         ctx(&sim, store.clone(), jobs, true),
         Command::Archive,
         &Selection::default(),
     )
     .await;
-    run(
+    run_command(
         ctx(&sim, store.clone(), jobs, true),
         Command::Replace,
         &Selection::default(),
@@ -438,7 +412,7 @@ async fn main() {
         tags: vec!["flavors_deleted".into()],
         ..Selection::default()
     };
-    let (s, done) = run(
+    let (s, done) = run_command(
         ctx(&sim, store.clone(), jobs, true),
         Command::Restore,
         &replaced,
@@ -462,7 +436,7 @@ async fn main() {
     };
     sim.sim().reset_counters();
     let mut walker = Walker::new(
-        client(&sim),
+        sim_client(&sim),
         &Selection::default(),
         Flavors::Originals,
         archiver::time::now(),
@@ -474,7 +448,7 @@ async fn main() {
     }
     let list_calls = counted(&sim);
     sim.sim().reset_counters();
-    let (_, _) = run(
+    let (_, _) = run_command(
         ctx(&sim, store, 8, false),
         Command::Health,
         &Selection::default(),

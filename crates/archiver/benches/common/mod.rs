@@ -20,3 +20,37 @@ pub fn peak_rss_mib() -> f64 {
         .unwrap_or(0.0);
     kb / 1024.0
 }
+
+/// Runs `command` over `selection` with the engine; returns (seconds, entries done). A failed
+/// entry stops the benchmark: a number is only worth something if every entry made it.
+pub async fn run_command(
+    ctx: std::sync::Arc<archiver::context::Ctx>,
+    command: archiver::engine::Command,
+    selection: &archiver::selection::Selection,
+) -> (f64, u64) {
+    use archiver::selection::{Flavors, Walker};
+    let walker =
+        Walker::new(ctx.client.clone(), selection, Flavors::Originals, ctx.now).expect("walker");
+    let started = std::time::Instant::now();
+    let mut done = 0;
+    archiver::engine::run(ctx, walker, command, |r| {
+        if r.outcome.name() == "done" {
+            done += 1;
+        } else if r.outcome.is_failure() {
+            panic!("{}: {:?}", r.entry.0, r.outcome);
+        }
+    })
+    .await
+    .expect("run");
+    (started.elapsed().as_secs_f64(), done)
+}
+
+/// A Kaltura client of the simulator's default partner.
+pub fn sim_client(sim: &kaltura_sim::SimServer) -> kaltura::Client {
+    kaltura::Client::builder()
+        .with_service_url(sim.base_url())
+        .with_partner_id(100)
+        .with_secret("sim-admin-secret".to_string().into())
+        .build()
+        .expect("client")
+}
