@@ -213,13 +213,25 @@ async fn two_runs_started_in_the_same_second_as_pid_1_have_their_own_run_ids_and
             .env_clear()
             .envs(template.get_envs().filter_map(|(k, v)| Some((k, v?))))
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(Stdio::piped());
         c.spawn().unwrap()
     };
-    let (mut one, mut two) = (start(), start());
-    assert!(one.wait().unwrap().code().is_some() && two.wait().unwrap().code().is_some());
+    let (one, two) = (start(), start());
+    let (one, two) = (
+        one.wait_with_output().unwrap(),
+        two.wait_with_output().unwrap(),
+    );
+    let said = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&one.stderr),
+        String::from_utf8_lossy(&two.stderr)
+    );
+    assert!(
+        one.status.code().is_some() && two.status.code().is_some(),
+        "{said}"
+    );
     let journals = a.store.list("log/").await.unwrap();
-    assert_eq!(journals.len(), 2, "{journals:?}");
+    assert_eq!(journals.len(), 2, "{journals:?}\n{said}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

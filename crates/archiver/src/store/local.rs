@@ -95,10 +95,22 @@ impl LocalStore {
         Ok((path, dir))
     }
 
+    /// A temporary file name of this process: its pid (for the sweep), a random part (two
+    /// containers both run as pid 1 and may share a directory) and a counter.
     fn tmp_path(dir: &Path) -> PathBuf {
         static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        static RANDOM: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+        let random = RANDOM.get_or_init(|| {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u32(std::process::id());
+            h.finish()
+        });
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        dir.join(format!("{TMP_PREFIX}{}-{n}", std::process::id()))
+        dir.join(format!(
+            "{TMP_PREFIX}{}-{random:016x}-{n}",
+            std::process::id()
+        ))
     }
 
     /// Writes `data` to `path` atomically; on any error the temporary file is removed.
