@@ -35,6 +35,8 @@ pub struct Settings {
     pub poll_every: Duration,
     /// Only the entries of this shard.
     pub shard: Option<crate::shard::Shard>,
+    /// Entries never archived or replaced (unless named by id: then the front end passes none).
+    pub exemptions: crate::policy::Exemptions,
 }
 
 impl Default for Settings {
@@ -48,6 +50,7 @@ impl Default for Settings {
             wait: Duration::from_secs(600),
             poll_every: Duration::from_secs(2),
             shard: None,
+            exemptions: crate::policy::Exemptions::default(),
         }
     }
 }

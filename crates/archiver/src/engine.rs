@@ -184,6 +184,9 @@ async fn one(
         }
     };
     let state = state_name(&d.state);
+    if let Some(why) = exempt(ctx, command, &d) {
+        return (entry.id.clone(), state, Outcome::Skipped(why).into());
+    }
     let step = match command {
         Command::Archive => archive::archive(ctx, &d).await.into(),
         Command::Replace => replace::replace(ctx, &d).await,
@@ -192,6 +195,33 @@ async fn one(
         Command::Repair => repair(ctx, &d).await,
     };
     (entry.id.clone(), state, step)
+}
+
+/// Why an exempt entry is left alone by `command`, when it is: archive and replace never touch
+/// it, and repair does not archive it (repairs that bring a recording back still run).
+fn exempt(ctx: &Ctx, command: Command, d: &Diagnosis) -> Option<String> {
+    let touches = match command {
+        Command::Archive | Command::Replace => true,
+        Command::Repair => matches!(
+            d.state,
+            State::Anomaly(
+                Anomaly::CopyWithoutTag
+                    | Anomaly::TagWithoutCopy
+                    | Anomaly::CopyNotCurrent
+                    | Anomaly::LegacyCopyOnly
+                    | Anomaly::CopyFailsProof
+            )
+        ),
+        Command::Restore | Command::Health => false,
+    };
+    let why = ctx
+        .settings
+        .exemptions
+        .holds(&d.entry)
+        .filter(|_| touches)?;
+    Some(format!(
+        "exempt ({why}): never archived or replaced unless named by --id"
+    ))
 }
 
 /// Health: the state, or the anomaly with what repair would do.

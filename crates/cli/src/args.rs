@@ -151,6 +151,10 @@ pub struct ScheduledArgs {
     /// crashed or killed run's lock lapses within it.
     #[arg(long, env = "LOCK_LEASE_MINUTES", default_value_t = 15.0)]
     pub lock_lease_minutes: f64,
+    /// Narrows the policy (e.g. --category 'Courses>PHY101', --max-entries 100): every filter
+    /// given must hold as well.
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// The archive.
     #[command(flatten)]
     pub store: StoreArgs,
@@ -211,6 +215,36 @@ pub struct RunArgs {
     /// Format of the per-entry report on stdout.
     #[arg(long, value_enum, default_value = "tsv")]
     pub format: Format,
+    /// Entries kept out of the policy.
+    #[command(flatten)]
+    pub exempt: ExemptArgs,
+}
+
+/// Entries never archived or replaced by any command unless named by `--id`.
+#[derive(Debug, Args, Clone)]
+pub struct ExemptArgs {
+    /// Entries with any of these tags (comma-separated).
+    #[arg(
+        long = "exempt-tag",
+        env = "EXEMPT_TAGS",
+        value_delimiter = ',',
+        default_value = "archive_exempt"
+    )]
+    pub exempt_tags: Vec<String>,
+    /// Entries in any of these categories or their subcategories: full names (Events>Graduation)
+    /// or ids, comma-separated.
+    #[arg(
+        long = "exempt-category",
+        env = "EXEMPT_CATEGORIES",
+        value_delimiter = ','
+    )]
+    pub exempt_categories: Vec<String>,
+    /// Entries owned by any of these users (the entry's userId), comma-separated.
+    #[arg(long = "exempt-owner", env = "EXEMPT_OWNERS", value_delimiter = ',')]
+    pub exempt_owners: Vec<String>,
+    /// Entries listed in this file, one id per line (# comments allowed).
+    #[arg(long = "exempt-file", env = "EXEMPT_FILE", value_name = "FILE")]
+    pub exempt_file: Option<PathBuf>,
 }
 
 /// Arguments of the commands that go through the engine.
@@ -241,6 +275,9 @@ pub struct ExplainArgs {
     /// Placeholder video in use [default: the built-in one].
     #[arg(long, env = "PLACEHOLDER_VIDEO")]
     pub placeholder: Option<PathBuf>,
+    /// Entries kept out of the policy.
+    #[command(flatten)]
+    pub exempt: ExemptArgs,
 }
 
 /// `verify`.

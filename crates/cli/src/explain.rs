@@ -96,6 +96,7 @@ pub async fn explain(k: &KalturaArgs, a: &ExplainArgs) -> Result<i32, Failure> {
     let placeholders = placeholders(a.placeholder.as_deref(), store.as_ref()).await?;
     let o = looking(&kaltura, store.clone(), placeholders, a.years);
     let ctx = &o.ctx;
+    let exemptions = crate::open::exemptions(&a.exempt)?;
     let d = diagnose_one(&kaltura, ctx, &a.entry_id).await?;
     let e = &d.entry;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -152,10 +153,17 @@ pub async fn explain(k: &KalturaArgs, a: &ExplainArgs) -> Result<i32, Failure> {
         State::NotApplicable(why) => writeln!(out, "note        {why}")?,
         _ => writeln!(out, "anomaly     none")?,
     }
+    match exemptions.holds(e) {
+        Some(why) => writeln!(
+            out,
+            "exempt      yes: {why} (never archived or replaced unless named by --id)"
+        )?,
+        None => writeln!(out, "exempt      no")?,
+    }
     writeln!(
         out,
         "next        {}",
-        policy::next_step(&d, ctx.now, ctx.settings.years)
+        policy::next_step(&d, ctx.now, ctx.settings.years, &exemptions)
     )?;
     let lines = journal::lines_about(store.as_ref(), &e.id.0, 200).await?;
     if lines.is_empty() {

@@ -6,12 +6,13 @@ use std::time::Duration;
 
 use archiver::context::{Ctx, Mode, Settings};
 use archiver::placeholder::{Placeholder, Placeholders};
+use archiver::policy::Exemptions;
 use archiver::shard::Shard;
 use archiver::store::local::LocalStore;
 use archiver::store::s3::{Encryption, S3StoreBuilder};
 use archiver::store::{ArchiveStore, RestoreTier, StorageClass};
 
-use crate::args::{KalturaArgs, RunArgs, StoreArgs};
+use crate::args::{ExemptArgs, KalturaArgs, RunArgs, StoreArgs};
 use crate::commands::{connect, Kaltura};
 use crate::failure::Failure;
 
@@ -95,9 +96,14 @@ pub(crate) async fn open(
     run: &RunArgs,
     journal_name: &str,
     shard: Option<Shard>,
+    named_by_id: bool,
 ) -> Result<Opened, Failure> {
     let mut settings = settings(run)?;
     settings.shard = shard;
+    // Entries named by id are the user's explicit choice: no exemption applies to them.
+    if !named_by_id {
+        settings.exemptions = exemptions(&run.exempt)?;
+    }
     // The placeholder file is checked before any network call.
     Placeholder::from_setting(run.placeholder.as_deref()).bytes()?;
     let kaltura = connect(k)?;
@@ -113,6 +119,32 @@ pub(crate) async fn open(
         mode,
         journal_name,
     ))
+}
+
+/// The exemptions configured by flags and environment, the file read and checked.
+pub(crate) fn exemptions(a: &ExemptArgs) -> Result<Exemptions, Failure> {
+    let clean = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect()
+    };
+    let ids = match &a.exempt_file {
+        Some(path) => archiver::selection::read_id_file(path)
+            .map_err(|e| Failure::Usage(format!("EXEMPT_FILE / --exempt-file: {e}")))?
+            .into_iter()
+            .collect(),
+        None => Default::default(),
+    };
+    Ok(Exemptions {
+        tags: clean(&a.exempt_tags)
+            .into_iter()
+            .map(|t| t.to_lowercase())
+            .collect(),
+        categories: clean(&a.exempt_categories),
+        owners: clean(&a.exempt_owners),
+        ids,
+    })
 }
 
 /// Builds the context of a run over an open connection and store.

@@ -100,7 +100,8 @@ pub(crate) fn report_row(r: &Report) -> [(&'static str, serde_json::Value); 4] {
 pub async fn run(k: &KalturaArgs, command: Command, a: &ChangeArgs) -> Result<i32, Failure> {
     // Filters and the placeholder are checked before any network call.
     let given = selection(&a.select)?;
-    let o = open(k, &a.store, &a.run, command.name(), None).await?;
+    let named = !given.entry_ids.is_empty();
+    let o = open(k, &a.store, &a.run, command.name(), None, named).await?;
     let select = policy::selection_for(command, &given, o.ctx.settings.years);
     let mut writer = report_writer(a.run.format)?;
     let mut write_error = None;

@@ -15,11 +15,16 @@ use archiver::shard::Shard;
 use archiver::tags::ARCHIVED;
 
 use crate::args::{KalturaArgs, ScheduledArgs, ScheduledJob};
-use crate::commands::count_selection;
+use crate::commands::{count_selection, selection};
 use crate::exit;
 use crate::failure::Failure;
 use crate::open::{narrowed, open, Opened};
 use crate::run::{execute_until_stopped, finish_journal, report_row, report_writer};
+
+/// The policy's selection for `command`, narrowed by the filters given to `run`.
+fn job_selection(command: Command, years: f64, given: &Selection) -> Selection {
+    policy::selection(command, years).narrowed_by(given)
+}
 
 /// Counts the entries of this run's shard that a selection matches.
 async fn count(o: &Opened, select: &Selection) -> Result<u64, Failure> {
@@ -27,23 +32,27 @@ async fn count(o: &Opened, select: &Selection) -> Result<u64, Failure> {
 }
 
 /// What is still to do for a job, by name.
-async fn to_do(o: &Opened, job: ScheduledJob) -> Result<BTreeMap<&'static str, u64>, Failure> {
+async fn to_do(
+    o: &Opened,
+    job: ScheduledJob,
+    given: &Selection,
+) -> Result<BTreeMap<&'static str, u64>, Failure> {
     let years = o.ctx.settings.years;
     let mut out = BTreeMap::new();
     match job {
         ScheduledJob::Archive => {
-            let mut archive = policy::selection(Command::Archive, years);
+            let mut archive = job_selection(Command::Archive, years, given);
             archive.without_tags.push(ARCHIVED.into());
             out.insert("to_archive", count(o, &archive).await?);
-            let replace = policy::selection(Command::Replace, years);
+            let replace = job_selection(Command::Replace, years, given);
             out.insert("to_replace", count(o, &replace).await?);
         }
         ScheduledJob::Restore => {
-            let restore = policy::selection(Command::Restore, years);
+            let restore = job_selection(Command::Restore, years, given);
             out.insert("to_restore", count(o, &restore).await?);
         }
         ScheduledJob::Health => {
-            let all = policy::selection(Command::Health, years);
+            let all = job_selection(Command::Health, years, given);
             out.insert("entries", count(o, &all).await?);
         }
     }
@@ -120,6 +129,8 @@ async fn run_job(
     summary: &mut RunSummary,
 ) -> Result<i32, Failure> {
     let shard = shard_of(a)?;
+    // Filters are checked before any network call.
+    selection(&a.select)?;
     if !(a.lock_lease_minutes >= 0.05 && a.lock_lease_minutes <= 24.0 * 60.0) {
         return Err(Failure::Usage(format!(
             "--lock-lease-minutes (LOCK_LEASE_MINUTES) must be between 0.05 and 1440, got {}",
@@ -132,7 +143,7 @@ async fn run_job(
     };
     let job = a.job;
     let name = format!("run-{}", job.name());
-    let o = open(k, &a.store, &a.run, &name, shard).await?;
+    let o = open(k, &a.store, &a.run, &name, shard, false).await?;
     summary.executed = o.ctx.mode() == Mode::Execute;
     // Only an executing run takes the lock: a dry run changes nothing, in the store neither.
     if !summary.executed || job == ScheduledJob::Health {
@@ -206,7 +217,8 @@ async fn work(
     shard_text: &str,
     summary: &mut RunSummary,
 ) -> Result<i32, Failure> {
-    let before = to_do(o, job).await?;
+    let given = selection(&a.select)?;
+    let before = to_do(o, job, &given).await?;
     eprintln!("run {} (shard {shard_text}): before {before:?}", job.name());
     summary.before = Some(before);
     let commands: &[Command] = match job {
@@ -216,7 +228,7 @@ async fn work(
     };
     let mut writer = report_writer(a.run.format)?;
     for command in commands {
-        let select = policy::selection(*command, o.ctx.settings.years);
+        let select = job_selection(*command, o.ctx.settings.years, &given);
         let mut write_error = None;
         let done = execute_until_stopped(o, *command, &select, |r| {
             if let Err(e) = writer.row(&report_row(r)) {
@@ -247,7 +259,7 @@ async fn work(
             .insert(command.name().to_string(), s.outcomes);
     }
     writer.finish()?;
-    summary.after = Some(to_do(o, job).await?);
+    summary.after = Some(to_do(o, job, &given).await?);
     finish_journal(o).await;
     if o.ctx.mode() == Mode::DryRun {
         eprintln!("nothing was changed; add --execute (or DOIT=true) to act");

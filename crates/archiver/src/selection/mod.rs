@@ -156,6 +156,58 @@ fn check_years(filter: Filter, v: Option<f64>) -> Result<(), SelectionError> {
 }
 
 impl Selection {
+    /// This selection with `other`'s filters added: both must hold. Lists of required tags,
+    /// excluded tags and categories are joined; statuses and media types keep only what both
+    /// allow; of two time windows the stricter one wins; ids, plays and the maximum come from
+    /// `other` when it sets them.
+    pub fn narrowed_by(&self, other: &Selection) -> Selection {
+        fn both<T: Clone + PartialEq>(a: &[T], b: &[T]) -> Vec<T> {
+            match (a.is_empty(), b.is_empty()) {
+                (true, _) => b.to_vec(),
+                (_, true) => a.to_vec(),
+                _ => a.iter().filter(|x| b.contains(x)).cloned().collect(),
+            }
+        }
+        let max = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(x), Some(y)) => Some(x.max(y)),
+            (x, y) => x.or(y),
+        };
+        let min = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        };
+        let joined = |a: &[String], b: &[String]| {
+            let mut v = a.to_vec();
+            v.extend(b.iter().filter(|x| !a.contains(x)).cloned());
+            v
+        };
+        Selection {
+            entry_ids: if other.entry_ids.is_empty() {
+                self.entry_ids.clone()
+            } else {
+                other.entry_ids.clone()
+            },
+            tags: joined(&self.tags, &other.tags),
+            without_tags: joined(&self.without_tags, &other.without_tags),
+            categories: if self.categories.is_empty() {
+                other.categories.clone()
+            } else {
+                self.categories.clone()
+            },
+            plays_below: match (self.plays_below, other.plays_below) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
+            statuses: both(&self.statuses, &other.statuses),
+            media_types: both(&self.media_types, &other.media_types),
+            created_within_years: min(self.created_within_years, other.created_within_years),
+            created_before_years: max(self.created_before_years, other.created_before_years),
+            played_within_years: min(self.played_within_years, other.played_within_years),
+            unplayed_for_years: max(self.unplayed_for_years, other.unplayed_for_years),
+            max_entries: other.max_entries.or(self.max_entries),
+        }
+    }
+
     /// Checks ranges and contradictions; every message says what to change.
     pub fn validate(&self) -> Result<(), SelectionError> {
         check_years(Filter::CreatedWithin, self.created_within_years)?;
