@@ -83,6 +83,70 @@ impl Stats {
     }
 }
 
+/// What the next `run archive` would do with a selection, as far as Kaltura can tell (tags,
+/// originals, exemptions; the store is not read, so an entry tagged archived counts as archived).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PolicyPlan {
+    /// Entries it would archive, and the bytes of their originals (what the archive stores).
+    pub archive: Tally,
+    /// Entries it would replace, and the bytes of all their flavors (what Kaltura frees).
+    pub replace: Tally,
+    /// Both, by year created.
+    pub by_year_created: BTreeMap<i64, PlanYear>,
+    /// Entries the policy selects that an exemption keeps.
+    pub exempt: u64,
+    /// Entries the policy selects whose original is missing or not READY (left alone).
+    pub not_applicable: u64,
+    /// The entries it would archive, by id (for checking and for scripts).
+    pub archive_ids: Vec<String>,
+}
+
+/// One year of a [`PolicyPlan`].
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct PlanYear {
+    /// Archived.
+    pub archive: Tally,
+    /// Replaced.
+    pub replace: Tally,
+}
+
+impl PolicyPlan {
+    /// Adds a page of the policy's archive selection (fetched with all flavors).
+    pub fn add(&mut self, page: &Page, exemptions: &crate::policy::Exemptions) {
+        for e in &page.entries {
+            if exemptions.holds(e).is_some() {
+                self.exempt += 1;
+                continue;
+            }
+            let flavors = page.flavors.get(&e.id).map(Vec::as_slice).unwrap_or(&[]);
+            let Some(original) = flavors.iter().find(|f| f.is_original && f.is_ready()) else {
+                self.not_applicable += 1;
+                continue;
+            };
+            let year = self
+                .by_year_created
+                .entry(civil(e.created_at).0)
+                .or_default();
+            if !e.has_tag(ARCHIVED) {
+                self.archive.add(original.approx_bytes());
+                year.archive.add(original.approx_bytes());
+                self.archive_ids.push(e.id.0.clone());
+            }
+            // Everything the selection holds is old and unplayed enough to replace once archived.
+            let all: u64 = flavors.iter().map(|f| f.approx_bytes()).sum();
+            self.replace.add(all);
+            year.replace.add(all);
+        }
+    }
+}
+
+/// USD per GB to restore from a class, by tier (AWS list prices, us-east-1): Bulk, Standard,
+/// Expedited; `None` where the tier does not exist for the class.
+pub const RESTORE_PRICES: &[(&str, [Option<f64>; 3])] = &[
+    ("GLACIER", [Some(0.0), Some(0.01), Some(0.03)]),
+    ("DEEP_ARCHIVE", [Some(0.0025), Some(0.02), None]),
+];
+
 /// Parses price overrides `CLASS=USD` on top of the defaults.
 pub fn prices(overrides: &[String]) -> crate::error::Result<BTreeMap<String, f64>> {
     use crate::error::Error;

@@ -413,4 +413,15 @@ pub struct StatsArgs {
     /// Output as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// What the next `run archive` would archive and replace (the policy for N years, narrowed by
+    /// the filters given, less the exemptions), by year, with its cost per month per class and
+    /// what restoring it would cost.
+    #[arg(long)]
+    pub policy: bool,
+    /// The policy's N (with --policy).
+    #[arg(long, env = "N_YEARS", default_value_t = 3.0)]
+    pub years: f64,
+    /// Entries kept out of the policy (with --policy).
+    #[command(flatten)]
+    pub exempt: ExemptArgs,
 }

@@ -307,8 +307,118 @@ pub(crate) fn human_bytes(b: u64) -> String {
     format!("{v:.1} {}", units[i])
 }
 
+/// `stats --policy`: what the next `run archive` would do, and what it would cost.
+async fn policy_stats(k: &KalturaArgs, a: &StatsArgs) -> Result<i32, Failure> {
+    use archiver::engine::Command;
+    use archiver::stats::{PolicyPlan, RESTORE_PRICES};
+    let given = selection(&a.select)?;
+    let table = prices(&a.prices)?;
+    let exemptions = crate::open::exemptions(&a.exempt)?;
+    let s = archiver::policy::selection(Command::Archive, a.years).narrowed_by(&given);
+    let kaltura = connect(k)?;
+    let mut plan = PolicyPlan::default();
+    walk(&kaltura, &s, Flavors::All, |page| {
+        plan.add(page, &exemptions);
+        Ok(())
+    })
+    .await?;
+    let gb = |b: u64| b as f64 / 1e9;
+    let storage: Vec<(String, f64)> = table
+        .iter()
+        .map(|(c, p)| (c.clone(), monthly_cost(plan.archive.bytes, *p)))
+        .collect();
+    let restore: Vec<(String, [Option<f64>; 3])> = RESTORE_PRICES
+        .iter()
+        .map(|(c, tiers)| {
+            (
+                c.to_string(),
+                tiers.map(|t| t.map(|p| p * gb(plan.archive.bytes))),
+            )
+        })
+        .collect();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if a.json {
+        let mut v = serde_json::to_value(&plan).map_err(|e| Failure::Output(e.to_string()))?;
+        v["years"] = json!(a.years);
+        v["usd_per_month_to_store_the_archive"] = json!(storage
+            .iter()
+            .map(|(c, m)| (c.clone(), json!(m)))
+            .collect::<serde_json::Map<_, _>>());
+        v["usd_to_restore_all"] = json!(restore
+            .iter()
+            .map(|(c, t)| (
+                c.clone(),
+                json!({"bulk": t[0], "standard": t[1], "expedited": t[2]})
+            ))
+            .collect::<serde_json::Map<_, _>>());
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&v).map_err(|e| Failure::Output(e.to_string()))?
+        )?;
+    } else {
+        writeln!(
+            out,
+            "the next `run archive` (N = {} years)\tentries\tbytes",
+            a.years
+        )?;
+        writeln!(
+            out,
+            "archives (their originals)\t{}\t{}",
+            plan.archive.entries,
+            human_bytes(plan.archive.bytes)
+        )?;
+        writeln!(
+            out,
+            "replaces (Kaltura frees all their flavors)\t{}\t{}",
+            plan.replace.entries,
+            human_bytes(plan.replace.bytes)
+        )?;
+        writeln!(out, "left alone: exempt\t{}", plan.exempt)?;
+        writeln!(
+            out,
+            "left alone: no READY original\t{}",
+            plan.not_applicable
+        )?;
+        writeln!(
+            out,
+            "\nyear created\tarchived\tbytes\treplaced\tfreed in Kaltura"
+        )?;
+        for (y, t) in &plan.by_year_created {
+            writeln!(
+                out,
+                "{y}\t{}\t{}\t{}\t{}",
+                t.archive.entries,
+                human_bytes(t.archive.bytes),
+                t.replace.entries,
+                human_bytes(t.replace.bytes)
+            )?;
+        }
+        writeln!(
+            out,
+            "\nstoring the archived originals, by S3 class\tUSD/month"
+        )?;
+        for (c, m) in &storage {
+            writeln!(out, "{c}\t{m:.2}")?;
+        }
+        writeln!(
+            out,
+            "\nrestoring all of them, by class and tier\tbulk\tstandard\texpedited"
+        )?;
+        let usd = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.2}"));
+        for (c, t) in &restore {
+            writeln!(out, "{c}\t{}\t{}\t{}", usd(t[0]), usd(t[1]), usd(t[2]))?;
+        }
+    }
+    out.flush()?;
+    Ok(exit::SUCCESS)
+}
+
 /// `stats`.
 pub async fn stats(k: &KalturaArgs, a: &StatsArgs) -> Result<i32, Failure> {
+    if a.policy {
+        return policy_stats(k, a).await;
+    }
     let s = selection(&a.select)?;
     let table = prices(&a.prices)?;
     let kaltura = connect(k)?;

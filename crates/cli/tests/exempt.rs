@@ -197,3 +197,58 @@ async fn a_filter_given_to_run_narrows_the_policy_instead_of_replacing_it() {
         "only the policy's entries in {category}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stats_policy_says_exactly_what_run_archive_then_does() {
+    let s = sim(80, 47).await;
+    let a = local_archive();
+    let mut policy: Vec<String> = policy_set(&s).into_iter().collect();
+    policy.sort();
+    client(&s)
+        .set_tags(&EntryId(policy[0].clone()), &["archive_exempt".into()])
+        .await
+        .unwrap();
+    let out = cli(&s, &a, &["stats", "--policy", "--json"], &[]).await;
+    assert!(out.status.success(), "{out:?}");
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let planned: BTreeSet<String> = plan["archive_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(plan["exempt"], 1, "{plan}");
+
+    let run = cli(&s, &a, &["run", "archive", "--execute"], &[]).await;
+    assert!(run.status.success(), "{run:?}");
+    let summary: serde_json::Value = String::from_utf8_lossy(&run.stderr)
+        .lines()
+        .find_map(|l| {
+            serde_json::from_str(l)
+                .ok()
+                .filter(|v: &serde_json::Value| v["kind"] == "summary")
+        })
+        .unwrap();
+    let copies = archived(&a).await;
+    assert_eq!(planned, copies, "the same entries");
+    assert_eq!(
+        plan["archive"]["entries"],
+        summary["outcomes"]["archive"]["done"]
+    );
+    assert_eq!(
+        plan["replace"]["entries"],
+        summary["outcomes"]["replace"]["done"]
+    );
+    let stored: u64 = store_dump(a.store.as_ref())
+        .await
+        .into_iter()
+        .filter(|(k, _, _)| copies.contains(k))
+        .map(|(_, size, _)| size)
+        .sum();
+    // Old assets report only kilobytes: each may be off by less than 1 KiB.
+    let planned_bytes = plan["archive"]["bytes"].as_u64().unwrap();
+    assert!(
+        planned_bytes.abs_diff(stored) < 1024 * copies.len() as u64,
+        "the same bytes: planned {planned_bytes}, stored {stored}"
+    );
+}
