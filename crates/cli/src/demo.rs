@@ -227,7 +227,7 @@ pub async fn demo(a: &DemoArgs) -> Result<i32, Failure> {
     );
     if a.serve {
         say!(
-            "\nThe simulator keeps running (Ctrl-C stops it). In another terminal:\n  {exports}\n  cargo run -p kaltura-archiver -- explain {example}\n  cargo run -p kaltura-archiver -- list --tag flavors_deleted\n  cargo run -p kaltura-archiver -- stats --unplayed-for 3\n  cargo run -p kaltura-archiver -- health --format json"
+            "\nThe simulator keeps running (Ctrl-C stops it). In another terminal:\n  {exports}\n  cargo run -p kaltura-archiver -- explain {example}\n  cargo run -p kaltura-archiver -- list --tag flavors_deleted\n  cargo run -p kaltura-archiver -- stats --policy\n  cargo run -p kaltura-archiver -- health --format json"
         );
         let _ = tokio::signal::ctrl_c().await;
     } else {
