@@ -307,6 +307,13 @@ pub(crate) fn human_bytes(b: u64) -> String {
     format!("{v:.1} {}", units[i])
 }
 
+/// Writes a JSON document, pretty-printed, on stdout's writer.
+fn write_json(out: &mut impl Write, v: &Value) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| Failure::Output(e.to_string()))?;
+    writeln!(out, "{text}")?;
+    Ok(())
+}
+
 /// `stats --policy`: what the next `run archive` would do, and what it would cost.
 async fn policy_stats(k: &KalturaArgs, a: &StatsArgs) -> Result<i32, Failure> {
     use archiver::engine::Command;
@@ -351,11 +358,7 @@ async fn policy_stats(k: &KalturaArgs, a: &StatsArgs) -> Result<i32, Failure> {
                 json!({"bulk": t[0], "standard": t[1], "expedited": t[2]})
             ))
             .collect::<serde_json::Map<_, _>>());
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&v).map_err(|e| Failure::Output(e.to_string()))?
-        )?;
+        write_json(&mut out, &v)?;
     } else {
         writeln!(
             out,
@@ -445,11 +448,7 @@ pub async fn stats(k: &KalturaArgs, a: &StatsArgs) -> Result<i32, Failure> {
             .collect();
         let mut v = serde_json::to_value(&stats).map_err(|e| Failure::Output(e.to_string()))?;
         v["monthly_cost_of_would_free"] = Value::Object(costs);
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&v).map_err(|e| Failure::Output(e.to_string()))?
-        )?;
+        write_json(&mut out, &v)?;
     } else {
         writeln!(
             out,
