@@ -15,6 +15,7 @@ import urllib.request
 from KalturaClient import KalturaClient, KalturaConfiguration
 from KalturaClient.exceptions import KalturaException
 from KalturaClient.Plugins.Core import (
+    KalturaDetachedResponseProfile,
     KalturaEntryStatus,
     KalturaFilterPager,
     KalturaFlavorAsset,
@@ -23,6 +24,8 @@ from KalturaClient.Plugins.Core import (
     KalturaMediaEntryFilter,
     KalturaMediaType,
     KalturaPager,
+    KalturaResponseProfileMapping,
+    KalturaResponseProfileType,
     KalturaSessionType,
     KalturaUploadedFileTokenResource,
     KalturaUploadToken,
@@ -152,6 +155,40 @@ def main():
     pager.pageSize = 500
     pager.pageIndex = 21
     expect_error("QUERY_EXCEEDED_MAX_MATCHES_ALLOWED", client.media.list, flt, pager)
+
+    step = "media.list with a response profile: each entry's flavors nested in relatedObjects"
+    related = KalturaDetachedResponseProfile()
+    related.name = "flavors"
+    related.filter = KalturaFlavorAssetFilter()
+    mapping = KalturaResponseProfileMapping()
+    mapping.parentProperty = "id"
+    mapping.filterProperty = "entryIdEqual"
+    related.mappings = [mapping]
+    related_pager = KalturaFilterPager()
+    related_pager.pageSize = 500
+    related.pager = related_pager
+    profile = KalturaDetachedResponseProfile()
+    profile.type = KalturaResponseProfileType.EXCLUDE_FIELDS
+    profile.fields = ""
+    profile.relatedProfiles = [related]
+    client.setResponseProfile(profile)
+    pager.pageSize = 5
+    pager.pageIndex = 1
+    nested = client.media.list(flt, pager)
+    client.requestConfiguration.pop("responseProfile", None)
+    eq(len(nested.objects), 5, "page size with a profile")
+    for e in nested.objects:
+        lists = e.relatedObjects
+        ok(isinstance(lists, dict) and "flavors" in lists, f"{e.id}.relatedObjects holds 'flavors': {lists!r}")
+        nested_flavors = lists["flavors"]
+        eq(type(nested_flavors).__name__, "KalturaFlavorAssetListResponse", "nested list class")
+        ok(all(f.entryId == e.id for f in nested_flavors.objects), "nested flavors are the entry's")
+        fe = KalturaFlavorAssetFilter()
+        fe.entryIdEqual = e.id
+        direct = sorted(f.id for f in client.flavorAsset.list(fe).objects)
+        eq(sorted(f.id for f in nested_flavors.objects), direct, f"{e.id} nested flavors = flavorAsset.list")
+    plain = client.media.list(flt, pager).objects[0]
+    ok(plain.relatedObjects in (None, NotImplemented, {}), "no profile, no relatedObjects")
 
     step = "media.get"
     ready = client.media.list(KalturaMediaEntryFilter(), KalturaFilterPager()).objects

@@ -105,6 +105,22 @@ fn value_xml(v: &Value, all_fields: bool) -> String {
             .iter()
             .map(|i| format!("<item>{}</item>", value_xml(i, all_fields)))
             .collect(),
+        // A map (`relatedObjects`): no objectType, objects as values ⇒ `<item><itemKey>`.
+        Value::Object(o)
+            if !o.is_empty()
+                && !o.contains_key("objectType")
+                && o.values().all(Value::is_object) =>
+        {
+            o.iter()
+                .map(|(k, v)| {
+                    format!(
+                        "<item><itemKey>{}</itemKey>{}</item>",
+                        escape(k),
+                        value_xml(v, all_fields)
+                    )
+                })
+                .collect()
+        }
         Value::Object(o) => {
             let mut s = String::new();
             let object_type = o.get("objectType").and_then(Value::as_str);
@@ -183,6 +199,17 @@ mod tests {
             &Ok(json!({"id": "0_a", "objectType": "KalturaMediaEntry"})),
         );
         assert!(!json.contains("description"), "{json}");
+    }
+
+    #[test]
+    fn xml_writes_maps_as_items_with_their_keys() {
+        let entry = json!({"id": "0_a", "objectType": "KalturaMediaEntry", "relatedObjects":
+            {"flavors": {"objects": [], "totalCount": 0, "objectType": "KalturaFlavorAssetListResponse"}}});
+        let (_, xml) = render(Format::Xml, &Ok(entry));
+        assert!(
+            xml.contains("<relatedObjects><item><itemKey>flavors</itemKey><objectType>KalturaFlavorAssetListResponse</objectType>"),
+            "{xml}"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod esearch;
 pub mod flavor;
 pub mod media;
+pub mod related;
 pub mod session;
 pub mod upload;
 
@@ -92,7 +93,12 @@ pub async fn execute(sim: &Arc<Sim>, service: &str, action: &str, params: Params
         ("session", "end") => session::end(&mut w, &ks),
         ("system", "ping") => Ok(Value::Bool(true)),
         ("media" | "baseentry", "get") => media::get(&w, p),
-        ("media" | "baseentry", "list") => media::list(&w, p),
+        ("media" | "baseentry", "list") => media::list(&w, p).and_then(|mut v| {
+            if let Some(Value::Object(profile)) = p.get("responseProfile") {
+                related::attach(&w, Obj(profile), &mut v)?;
+            }
+            Ok(v)
+        }),
         ("media" | "baseentry", "count") => media::count(&w, p),
         ("media" | "baseentry", "update") => media::update(&mut w, p),
         ("media" | "baseentry", "delete") => media::delete(&mut w, p),
