@@ -93,6 +93,9 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(action: &str, v: Value) -> 
     })
 }
 
+/// The name of the nested flavor list of [`Client::list_media_with_flavors`].
+pub const FLAVORS: &str = "flavors";
+
 impl Client {
     /// `media.list`: one page (`page_size` ≤ 500, `page_index` from 1).
     pub async fn list_media(
@@ -104,6 +107,45 @@ impl Client {
         let mut p = Map::new();
         p.insert("filter".into(), filter_param(filter));
         p.insert("pager".into(), json!({"objectType": "KalturaFilterPager", "pageSize": page_size.min(MAX_PAGE_SIZE), "pageIndex": page_index.max(1)}));
+        decode(
+            "media.list",
+            self.call("media", "list", p, Idempotence::Safe).await?,
+        )
+    }
+
+    /// `media.list` with each entry's flavors nested (a response profile whose related
+    /// `flavorAsset` list is mapped `id` → `entryIdEqual`): a page and its flavors in one call.
+    /// With `originals_only`, only source flavors. Each entry's flavors are in
+    /// `related_objects[FLAVORS]`; a nested list whose `totalCount` exceeds its objects was cut by
+    /// the pager.
+    pub async fn list_media_with_flavors(
+        &self,
+        filter: &MediaEntryFilter,
+        page_size: u32,
+        page_index: u32,
+        originals_only: bool,
+    ) -> Result<ListResponse<MediaEntry>> {
+        let mut related_filter = json!({"objectType": "KalturaFlavorAssetFilter"});
+        if originals_only {
+            related_filter["flavorParamsIdEqual"] = json!(0);
+        }
+        let profile = json!({
+            "objectType": "KalturaDetachedResponseProfile",
+            // Exclude no field: every field of the entry, as without a profile.
+            "type": 2, "fields": "",
+            "relatedProfiles": [{
+                "objectType": "KalturaDetachedResponseProfile",
+                "name": FLAVORS,
+                "filter": related_filter,
+                "mappings": [{"objectType": "KalturaResponseProfileMapping",
+                              "parentProperty": "id", "filterProperty": "entryIdEqual"}],
+                "pager": {"objectType": "KalturaFilterPager", "pageSize": MAX_PAGE_SIZE}
+            }]
+        });
+        let mut p = Map::new();
+        p.insert("filter".into(), filter_param(filter));
+        p.insert("pager".into(), json!({"objectType": "KalturaFilterPager", "pageSize": page_size.min(MAX_PAGE_SIZE), "pageIndex": page_index.max(1)}));
+        p.insert("responseProfile".into(), profile);
         decode(
             "media.list",
             self.call("media", "list", p, Idempotence::Safe).await?,

@@ -190,6 +190,9 @@ pub struct MediaEntry {
     /// Id of the temporary entry of a replacement in progress.
     #[serde(default, deserialize_with = "lenient::string")]
     pub replacing_entry_id: String,
+    /// Lists a response profile nested in the entry, by the related profile's name.
+    #[serde(default, skip_serializing)]
+    pub related_objects: std::collections::BTreeMap<String, ListResponse<FlavorAsset>>,
 }
 
 impl MediaEntry {
@@ -265,7 +268,7 @@ impl FlavorAsset {
 }
 
 /// A page of a list call.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ListResponse<T> {
     /// The objects of this page.

@@ -129,7 +129,7 @@ impl Walker {
                                 .join(","),
                         );
                     }
-                    let r = self.client.list_media(&f, MAX_PAGE_SIZE, 1).await?;
+                    let r = list(&self.client, self.flavors, &f, 1).await?;
                     if self.total.is_none() {
                         self.total = Some(r.total_count.max(0) as u64);
                     }
@@ -145,7 +145,7 @@ impl Walker {
                     let mut f = self.base.clone();
                     f.created_at_greater_than_or_equal = Some(*t);
                     f.created_at_less_than_or_equal = Some(*t);
-                    let r = self.client.list_media(&f, MAX_PAGE_SIZE, *page).await?;
+                    let r = list(&self.client, self.flavors, &f, *page).await?;
                     let full = r.objects.len() == MAX_PAGE_SIZE as usize;
                     let fresh: Vec<MediaEntry> = r
                         .objects
@@ -176,7 +176,7 @@ impl Walker {
                 .collect::<Vec<_>>()
                 .join(","),
         );
-        let r = self.client.list_media(&f, MAX_PAGE_SIZE, 1).await?;
+        let r = list(&self.client, self.flavors, &f, 1).await?;
         let found: HashSet<&EntryId> = r.objects.iter().map(|e| &e.id).collect();
         for id in batch.iter().filter(|id| !found.contains(id)) {
             match self.client.get_media(id).await {
@@ -202,12 +202,26 @@ impl Walker {
             }
         }
         self.yielded += entries.len() as u64;
-        let ids: Vec<EntryId> = entries.iter().map(|e| e.id.clone()).collect();
         let mut flavors: HashMap<EntryId, Vec<FlavorAsset>> = HashMap::new();
-        if self.flavors != Flavors::None && !ids.is_empty() {
+        if self.flavors == Flavors::None {
+            return Ok(Page { entries, flavors });
+        }
+        // The nested lists; an entry whose list the pager cut (or that came without one) is
+        // asked for separately.
+        let mut missing = Vec::new();
+        for e in &mut entries {
+            match std::mem::take(&mut e.related_objects).remove(kaltura::media::FLAVORS) {
+                Some(list) if list.total_count as usize <= list.objects.len() => {
+                    flavors.insert(e.id.clone(), list.objects);
+                }
+                _ => missing.push(e.id.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            flavors.retain(|id, _| !missing.contains(id));
             for f in self
                 .client
-                .flavors_of(&ids, self.flavors == Flavors::Originals)
+                .flavors_of(&missing, self.flavors == Flavors::Originals)
                 .await?
             {
                 flavors.entry(f.entry_id.clone()).or_default().push(f);
@@ -241,4 +255,23 @@ fn next_cursor(prev: Option<(i64, Vec<EntryId>)>, page: &[MediaEntry]) -> Mode {
     } else {
         Mode::Cursor(Some((last, at_last)))
     }
+}
+
+/// One page of the filter; with flavors asked for, each entry's come nested in the same call
+/// (a response profile), so a page costs one call.
+async fn list(
+    client: &Client,
+    flavors: Flavors,
+    f: &MediaEntryFilter,
+    page: u32,
+) -> Result<kaltura::ListResponse<MediaEntry>, SelectionError> {
+    Ok(match flavors {
+        Flavors::None => client.list_media(f, MAX_PAGE_SIZE, page).await?,
+        kind => {
+            let originals = kind == Flavors::Originals;
+            client
+                .list_media_with_flavors(f, MAX_PAGE_SIZE, page, originals)
+                .await?
+        }
+    })
 }
