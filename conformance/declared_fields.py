@@ -21,6 +21,8 @@ CLASSES = [
     (core, "KalturaFlavorAssetListResponse"),
     (core, "KalturaUploadTokenListResponse"),
     (core, "KalturaSessionInfo"),
+    (core, "KalturaUser"),
+    (core, "KalturaUserListResponse"),
     (esearch, "KalturaESearchEntryResponse"),
     (esearch, "KalturaESearchEntryResult"),
 ]

@@ -29,6 +29,7 @@ from KalturaClient.Plugins.Core import (
     KalturaSessionType,
     KalturaUploadedFileTokenResource,
     KalturaUploadToken,
+    KalturaUserFilter,
 )
 from KalturaClient.Plugins.ElasticSearch import (
     KalturaESearchEntryItem,
@@ -189,6 +190,19 @@ def main():
         eq(sorted(f.id for f in nested_flavors.objects), direct, f"{e.id} nested flavors = flavorAsset.list")
     plain = client.media.list(flt, pager).objects[0]
     ok(plain.relatedObjects in (None, NotImplemented, {}), "no profile, no relatedObjects")
+
+    step = "user.get / user.list: entry owners, with and without an address"
+    owners = sorted({e.userId for e in page.objects if e.userId})
+    user = client.user.get(owners[0])
+    eq(type(user).__name__, "KalturaUser", "user class")
+    eq(user.id, owners[0], "user.get id")
+    ok(user.email is None or "@" in user.email, f"email is an address or None, not {user.email!r}")
+    uf = KalturaUserFilter()
+    uf.idIn = ",".join(owners + ["nobody_here"])
+    users = client.user.list(uf, KalturaFilterPager())
+    eq(type(users).__name__, "KalturaUserListResponse", "user list class")
+    eq(sorted(u.id for u in users.objects), owners, "user.list by idIn: the owners, not the unknown id")
+    expect_error("INVALID_USER_ID", client.user.get, "nobody_here")
 
     step = "media.get"
     ready = client.media.list(KalturaMediaEntryFilter(), KalturaFilterPager()).objects

@@ -11,6 +11,7 @@
 //! | `GET /sim/counters`, `POST /sim/counters/reset` | per-action call counters (`media.list`, `http.api`, `serveflavor`, …) |
 //! | `POST /sim/ks/expire` `{"ks"?}` | expires one KS, or all |
 //! | `POST /sim/entries` `{"count", "createdAt"?}` | generates more entries; returns their ids |
+//! | `POST /sim/owner` `{"userId", "entryId"?, "email"?}` | sets an entry's owner, a user's address (null: none) |
 //! | `POST /sim/settings` `{"conversionDelayMs"?, "replacementEnabled"?, "approvalRequired"?, "analyticsLag"?, "gzip"?, "downloadMbps"?, "uploadMbps"?}` | changes server switches |
 
 use axum::extract::State;
@@ -43,6 +44,7 @@ pub fn routes() -> Router<Arc<Sim>> {
         .route("/sim/ks/expire", post(expire_ks))
         .route("/sim/entries", post(add_entries))
         .route("/sim/settings", post(settings))
+        .route("/sim/owner", post(owner))
 }
 
 fn bad_request(msg: String) -> Response {
@@ -109,6 +111,30 @@ async fn play(State(sim): State<Arc<Sim>>, body: Option<Json<Value>>) -> Respons
         }
     }
     Json(json!({"ok": true, "pending": w.pending_plays.len()})).into_response()
+}
+
+/// Changes an entry's owner (`entryId`, `userId`) and/or a user's address (`userId`, `email`:
+/// a string, or null for none).
+async fn owner(State(sim): State<Arc<Sim>>, body: Option<Json<Value>>) -> Response {
+    let b = body_obj(&body);
+    let o = Obj(&b);
+    let Some(user) = o.str("userId") else {
+        return bad_request("userId is required".into());
+    };
+    let mut w = sim.world.lock().expect("world lock");
+    if let Some(id) = o.str("entryId") {
+        match w.entry_idx(&id) {
+            Ok(i) => w.entries[i].user_id = user.clone(),
+            Err(e) => return bad_request(e.message),
+        }
+    }
+    // `"email": null` (present, null) takes the address away; absent leaves it.
+    if let Some(email) = b.get("email") {
+        w.user_emails
+            .insert(user.clone(), email.as_str().map(str::to_string));
+    }
+    let email = crate::api::user::email(&w, &user);
+    Json(json!({"userId": user, "email": email})).into_response()
 }
 
 async fn refresh(State(sim): State<Arc<Sim>>) -> Json<Value> {

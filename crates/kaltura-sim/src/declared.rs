@@ -16,6 +16,8 @@ pub fn fields(object_type: &str) -> Option<&'static [&'static str]> {
         "KalturaFlavorAssetListResponse" => &["totalCount", "objects"],
         "KalturaUploadTokenListResponse" => &["totalCount", "objects"],
         "KalturaSessionInfo" => &["ks", "sessionType", "partnerId", "userId", "expiry", "privileges"],
+        "KalturaUser" => &["id", "partnerId", "screenName", "fullName", "email", "country", "state", "city", "zip", "thumbnailUrl", "description", "tags", "adminTags", "status", "createdAt", "updatedAt", "partnerData", "indexedPartnerDataInt", "indexedPartnerDataString", "storageSize", "language", "lastLoginTime", "statusUpdatedAt", "deletedAt", "allowedPartnerIds", "allowedPartnerPackages", "userMode", "capabilities", "type", "dateOfBirth", "gender", "isAdmin", "isGuest", "roleIds", "roleNames", "isAccountOwner", "password", "firstName", "lastName", "loginEnabled", "registrationInfo", "attendanceInfo", "title", "company", "ksPrivileges", "encryptedSeed", "isSsoExcluded", "externalId"],
+        "KalturaUserListResponse" => &["totalCount", "objects"],
         "KalturaESearchEntryResponse" => &["totalCount", "objects", "aggregations"],
         "KalturaESearchEntryResult" => &["highlight", "itemsData", "object"],
         _ => return None,

@@ -118,6 +118,10 @@ pub mod codes {
             &[("ENUM_VAL", value), ("PARAM_NAME", param), ("ENUM_TYPE", enum_type)],
         )
     }
+    /// `INVALID_USER_ID`: `user.get` of a user the partner does not have.
+    pub fn invalid_user_id() -> ApiError {
+        ApiError::new("INVALID_USER_ID", "Invalid user id", &[])
+    }
     /// `OBJECT_TYPE_ABSTRACT`: an abstract parameter without `objectType`.
     pub fn object_type_abstract(obj_type: &str) -> ApiError {
         ApiError::new(

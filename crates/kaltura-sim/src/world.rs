@@ -23,6 +23,8 @@ pub struct World {
     pub settings: SimConfig,
     /// Base URL the simulator is reachable at (used in download URLs).
     pub base_url: String,
+    /// Users' addresses set by a test (`None`: the user has none), over the generated ones.
+    pub user_emails: HashMap<String, Option<String>>,
     /// Offset of the simulated clock from the real one (ms).
     pub clock_offset_ms: i64,
     /// Entries in creation order (deleted ones stay, with status DELETED).
@@ -56,6 +58,7 @@ impl World {
         World {
             settings,
             base_url: base_url.to_string(),
+            user_emails: HashMap::new(),
             clock_offset_ms: 0,
             entries: Vec::new(),
             entry_index: HashMap::new(),

@@ -23,6 +23,7 @@ pub mod error;
 pub mod media;
 pub mod models;
 pub mod retry;
+pub mod users;
 
 pub use client::{Client, ClientBuilder, Idempotence};
 pub use codes::{EntryStatus, FlavorStatus, MediaType, ReplacementStatus};
@@ -32,3 +33,4 @@ pub use media::MediaEntryFilter;
 pub use models::{EntryId, FlavorAsset, FlavorId, InvalidEntryId, ListResponse, MediaEntry};
 pub use retry::RetryPolicy;
 pub use secrecy::SecretString;
+pub use users::User;

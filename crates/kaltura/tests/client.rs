@@ -182,3 +182,34 @@ async fn gzip_compressed_answers_are_accepted() {
         .unwrap();
     assert!(!page.objects.is_empty());
 }
+
+#[tokio::test]
+async fn owners_are_looked_up_in_one_call_with_their_addresses_and_unknown_ids_are_left_out() {
+    let s = sim(60, &[]).await;
+    let c = client(&s.base_url(), SECRET);
+    let page = c
+        .list_media(&MediaEntryFilter::default(), 500, 1)
+        .await
+        .unwrap();
+    let mut owners: Vec<String> = page.objects.iter().map(|e| e.user_id.clone()).collect();
+    owners.sort();
+    owners.dedup();
+    // One owner loses the address, as an account made by an integration may.
+    reqwest::Client::new()
+        .post(format!("{}/sim/owner", s.base_url()))
+        .json(&serde_json::json!({"userId": owners[0], "email": null}))
+        .send()
+        .await
+        .unwrap();
+    s.sim().reset_counters();
+    let mut asked = owners.clone();
+    asked.push("nobody_here".into());
+    let users = c.users_by_id(&asked).await.unwrap();
+    assert_eq!(s.sim().counters().get("user.list"), Some(&1));
+    let mut found: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    found.sort();
+    assert_eq!(found, owners, "the owners, not the unknown id");
+    let first = users.iter().find(|u| u.id == owners[0]).unwrap();
+    assert_eq!(first.address(), None);
+    assert!(users.iter().filter(|u| u.address().is_some()).count() > owners.len() / 2);
+}

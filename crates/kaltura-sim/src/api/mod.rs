@@ -7,6 +7,7 @@ pub mod media;
 pub mod related;
 pub mod session;
 pub mod upload;
+pub mod user;
 
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -47,6 +48,7 @@ const ACTIONS: &[(&str, &[&str])] = &[
         ],
     ),
     ("uploadtoken", &["add", "upload", "get", "list", "delete"]),
+    ("user", &["get", "list"]),
     ("elasticsearch_esearch", &["searchentry"]),
     ("system", &["ping"]),
 ];
@@ -117,6 +119,8 @@ pub async fn execute(sim: &Arc<Sim>, service: &str, action: &str, params: Params
         ("uploadtoken", "get") => upload::get(&w, p),
         ("uploadtoken", "list") => upload::list(&w, p),
         ("uploadtoken", "delete") => upload::delete(&mut w, p),
+        ("user", "get") => user::get(&w, p),
+        ("user", "list") => user::list(&w, p),
         ("elasticsearch_esearch", "searchentry") => esearch::search_entry(&w, p),
         _ => Err(codes::action_does_not_exist(action, service)),
     }

@@ -1,0 +1,53 @@
+//! The partner's users: who owns an entry and how to reach them (`user.list` by id).
+
+use serde::Deserialize;
+use serde_json::{json, Map};
+
+use crate::client::{Client, Idempotence};
+use crate::error::Result;
+use crate::media::{decode, MAX_PAGE_SIZE};
+use crate::models::{lenient, ListResponse};
+
+/// A user (the fields the archiver reads).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// User id (an entry's `userId`).
+    #[serde(deserialize_with = "lenient::string")]
+    pub id: String,
+    /// E-mail address; empty when the user has none.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub email: String,
+}
+
+impl User {
+    /// The address, when the user has one.
+    pub fn address(&self) -> Option<&str> {
+        Some(self.email.trim()).filter(|e| e.contains('@'))
+    }
+}
+
+impl Client {
+    /// The users with these ids, in one `user.list` per 500; ids the partner does not have are
+    /// left out.
+    pub async fn users_by_id(&self, ids: &[String]) -> Result<Vec<User>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(MAX_PAGE_SIZE as usize) {
+            let mut p = Map::new();
+            p.insert(
+                "filter".into(),
+                json!({"objectType": "KalturaUserFilter", "idIn": chunk.join(",")}),
+            );
+            p.insert(
+                "pager".into(),
+                json!({"objectType": "KalturaFilterPager", "pageSize": MAX_PAGE_SIZE}),
+            );
+            let r: ListResponse<User> = decode(
+                "user.list",
+                self.call("user", "list", p, Idempotence::Safe).await?,
+            )?;
+            out.extend(r.objects);
+        }
+        Ok(out)
+    }
+}
