@@ -185,8 +185,9 @@ pub struct StoreArgs {
 /// How a changing command runs.
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
-    /// Act. Without it (or DOIT=true) every command is a dry run that reports what it would do.
-    #[arg(long, env = "DOIT")]
+    /// Act. Without it (or DOIT=true; also 1/yes/on, and false/0/no/off for a dry run) every
+    /// command is a dry run that reports what it would do.
+    #[arg(long, env = "DOIT", value_parser = clap::builder::BoolishValueParser::new())]
     pub execute: bool,
     /// Entries worked on at once.
     #[arg(long, env = "JOBS", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]

@@ -133,3 +133,26 @@ async fn no_command_writes_to_kaltura_or_the_store_without_execute() {
         "a dry run changed the store"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn doit_accepts_the_usual_true_and_false_words() {
+    let s = sim(40, 29).await;
+    let a = local_archive();
+    let ids: Vec<String> = policy_set(&s).into_iter().take(2).collect();
+    for (value, acts) in [("off", false), ("0", false), ("no", false), ("yes", true)] {
+        let out = cli(&s, &a, &["archive", "--id", &ids[0]], &[("DOIT", value)]).await;
+        assert!(out.status.success(), "DOIT={value}: {out:?}");
+        let rows = parse_report(&String::from_utf8_lossy(&out.stdout));
+        let outcome = rows[&ids[0]].1.as_str();
+        assert_eq!(
+            outcome,
+            if acts { "done" } else { "planned" },
+            "DOIT={value}"
+        );
+    }
+    let out = cli(&s, &a, &["archive", "--id", &ids[1]], &[("DOIT", "1")]).await;
+    assert_eq!(
+        parse_report(&String::from_utf8_lossy(&out.stdout))[&ids[1]].1,
+        "done"
+    );
+}
