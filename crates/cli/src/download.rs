@@ -59,6 +59,20 @@ pub async fn download(k: &KalturaArgs, a: &DownloadArgs) -> Result<i32, Failure>
     } else {
         ext
     };
+    // `-o -`: the bytes on stdout, for a pipe.
+    if a.output.as_deref() == Some(std::path::Path::new("-")) {
+        let mut out = std::io::stdout().lock();
+        let mut n = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk =
+                chunk.map_err(|e| Failure::Store(format!("reading {source} failed: {e}")))?;
+            out.write_all(&chunk)?;
+            n += chunk.len() as u64;
+        }
+        out.flush()?;
+        eprintln!("wrote {n} bytes to stdout from {source}");
+        return Ok(exit::SUCCESS);
+    }
     let path = a
         .output
         .clone()
@@ -67,17 +81,40 @@ pub async fn download(k: &KalturaArgs, a: &DownloadArgs) -> Result<i32, Failure>
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| Failure::Output(format!("cannot create a file in {}: {e}", dir.display())))?;
-    let mut n = 0u64;
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| Failure::Store(format!("reading {source} failed: {e}")))?;
-        tmp.write_all(&chunk)?;
-        n += chunk.len() as u64;
+    // A partial file beside the target, created as any file is (the usual permissions, under the
+    // umask), renamed into place once complete.
+    let name = path
+        .file_name()
+        .map_or("download".into(), |n| n.to_string_lossy().into_owned());
+    let part = dir.join(format!(".{name}.part-{}", std::process::id()));
+    let written: Result<u64, Failure> = async {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&part)
+            .map_err(|e| {
+                Failure::Output(format!("cannot create a file in {}: {e}", dir.display()))
+            })?;
+        let mut n = 0u64;
+        while let Some(chunk) = body.next().await {
+            let chunk =
+                chunk.map_err(|e| Failure::Store(format!("reading {source} failed: {e}")))?;
+            file.write_all(&chunk)?;
+            n += chunk.len() as u64;
+        }
+        file.sync_all()?;
+        std::fs::rename(&part, &path)
+            .map_err(|e| Failure::Output(format!("cannot write {}: {e}", path.display())))?;
+        Ok(n)
     }
-    tmp.as_file().sync_all()?;
-    tmp.persist(&path)
-        .map_err(|e| Failure::Output(format!("cannot write {}: {e}", path.display())))?;
+    .await;
+    let n = match written {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&part);
+            return Err(e);
+        }
+    };
     eprintln!("wrote {} ({n} bytes) from {source}", path.display());
     Ok(exit::SUCCESS)
 }

@@ -486,7 +486,18 @@ async fn download_writes_the_original_from_kaltura_or_from_the_archive_and_expla
             (*size, want.clone()),
             "{id}"
         );
+        // Created as any file is: the same permissions as one this process creates.
+        use std::os::unix::fs::PermissionsExt;
+        let plain = out_dir.path().join("plain");
+        std::fs::write(&plain, b"x").unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file), mode(&plain), "{id}");
+        // `-o -`: the same bytes on stdout, no file named "-".
+        let piped = cli(&s, &a, &["download", "--id", id, "-o", "-"], &[]).await;
+        assert!(piped.status.success(), "{piped:?}");
+        assert_eq!(piped.stdout, data, "{id} on stdout");
     }
+    assert!(!std::path::Path::new("-").exists());
     let missing = cli(&s, &a, &["explain", "0_nosuch00"], &[]).await;
     assert_eq!(missing.status.code(), Some(4));
     let stderr = String::from_utf8_lossy(&missing.stderr);
