@@ -283,6 +283,22 @@ async fn every_kind_of_bad_input_gets_one_line_and_its_exit_code() {
             2,
             "PLACEHOLDER_VIDEO",
         ),
+        (
+            // No AWS credentials anywhere in the chain: named as such, not as a network error.
+            strings(&["verify"]),
+            [
+                ("AWS_BUCKET", "some-bucket"),
+                ("AWS_ENDPOINT_URL", closed.as_str()),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_EC2_METADATA_DISABLED", "true"),
+                ("HOME", "/nonexistent"),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            5,
+            "no AWS credentials were found",
+        ),
     ];
     for (args, env, code, needle) in cases {
         let out = run_async(args.clone(), env).await;

@@ -103,7 +103,14 @@ impl S3Store {
             _ => {
                 let detail = match &e {
                     SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => {
-                        "cannot reach the S3 endpoint; check AWS_ENDPOINT_URL, AWS_REGION and the network".to_string()
+                        let chain = error_chain(&e);
+                        if chain.contains("credential") {
+                            "no AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or run with a role (ECS task role, instance profile)".to_string()
+                        } else if chain.contains("not a valid URI") {
+                            "the S3 endpoint is not a valid URL: check AWS_ENDPOINT_URL".to_string()
+                        } else {
+                            "cannot reach the S3 endpoint; check AWS_ENDPOINT_URL, AWS_REGION and the network".to_string()
+                        }
                     }
                     _ => format!("{}", aws_sdk_s3::error::DisplayErrorContext(&e)),
                 };
