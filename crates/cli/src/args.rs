@@ -61,7 +61,7 @@ pub enum Command {
     /// Check the Kaltura login, the bucket when one is configured, and the placeholder video.
     Check(CheckArgs),
     /// Count the selected entries.
-    Count(SelectArgs),
+    Count(CountArgs),
     /// List the selected entries (or their flavors).
     List(ListArgs),
     /// Entries and bytes by year, what is archived and replaced, and what the selection would
@@ -330,6 +330,17 @@ pub struct CheckArgs {
     pub placeholder: Option<PathBuf>,
 }
 
+/// `count`.
+#[derive(Debug, Args)]
+pub struct CountArgs {
+    /// Which entries.
+    #[command(flatten)]
+    pub select: SelectArgs,
+    /// `tsv`/`csv`: the number alone; `json`: `{"count": N}`.
+    #[arg(long, value_enum, default_value = "tsv")]
+    pub format: Format,
+}
+
 /// Which entries: every filter given must hold.
 #[derive(Debug, Args, Clone, Default, PartialEq)]
 pub struct SelectArgs {
@@ -411,8 +422,11 @@ pub struct StatsArgs {
     /// Storage price override, CLASS=USD per GB-month (repeatable), e.g. DEEP_ARCHIVE=0.002.
     #[arg(long = "price", value_name = "CLASS=USD")]
     pub prices: Vec<String>,
-    /// Output as JSON instead of text.
-    #[arg(long)]
+    /// Output as JSON instead of text (`--format json`; `--json` is the same).
+    #[arg(long, value_enum, default_value = "tsv")]
+    pub format: Format,
+    /// The same as `--format json`.
+    #[arg(long, hide = true)]
     pub json: bool,
     /// What the next `run archive` would archive and replace (the policy for N years, narrowed by
     /// the filters given, less the exemptions), by year, with its cost per month per class and

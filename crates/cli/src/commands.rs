@@ -11,7 +11,7 @@ use archiver::time::{date, now};
 use kaltura::{Client, RetryPolicy, SecretString};
 use std::time::Duration;
 
-use crate::args::{CheckArgs, KalturaArgs, ListArgs, SelectArgs, StatsArgs};
+use crate::args::{CheckArgs, CountArgs, Format, KalturaArgs, ListArgs, SelectArgs, StatsArgs};
 use crate::exit;
 use crate::failure::Failure;
 use crate::output::RowWriter;
@@ -151,11 +151,14 @@ pub async fn check(k: &KalturaArgs, a: &CheckArgs) -> Result<i32, Failure> {
 }
 
 /// `count`.
-pub async fn count(k: &KalturaArgs, a: &SelectArgs) -> Result<i32, Failure> {
-    let s = selection(a)?;
+pub async fn count(k: &KalturaArgs, a: &CountArgs) -> Result<i32, Failure> {
+    let s = selection(&a.select)?;
     let kaltura = connect(k)?;
     let n = count_selection(&kaltura, &s, None).await?;
-    println!("{n}");
+    match a.format {
+        Format::Json => println!("{}", json!({"count": n})),
+        Format::Tsv | Format::Csv => println!("{n}"),
+    }
     Ok(exit::SUCCESS)
 }
 
@@ -344,7 +347,7 @@ async fn policy_stats(k: &KalturaArgs, a: &StatsArgs) -> Result<i32, Failure> {
         })
         .collect();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if a.json {
+    if a.json || a.format == Format::Json {
         let mut v = serde_json::to_value(&plan).map_err(|e| Failure::Output(e.to_string()))?;
         v["years"] = json!(a.years);
         v["usd_per_month_to_store_the_archive"] = json!(storage
@@ -436,7 +439,7 @@ pub async fn stats(k: &KalturaArgs, a: &StatsArgs) -> Result<i32, Failure> {
         .map(|(class, p)| (class.clone(), *p, monthly_cost(stats.would_free.bytes, *p)))
         .collect();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if a.json {
+    if a.json || a.format == Format::Json {
         let costs: serde_json::Map<String, Value> = costs
             .iter()
             .map(|(c, p, m)| {

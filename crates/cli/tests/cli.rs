@@ -423,3 +423,20 @@ async fn check_reports_a_reachable_bucket_and_a_missing_one_with_exit_5() {
     );
     assert!(!err.contains("AKIAEXAMPLEMARKER"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn count_and_stats_speak_json_with_format_json_like_the_other_commands() {
+    let s = sim(300).await;
+    let plain = stdout(&run_async(strings(&["count"]), env_for(&s)).await);
+    let json = stdout(&run_async(strings(&["count", "--format", "json"]), env_for(&s)).await);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["count"].to_string(), plain.trim());
+    for args in [
+        ["stats", "--format", "json"].as_slice(),
+        ["stats", "--json"].as_slice(),
+    ] {
+        let out = stdout(&run_async(strings(args), env_for(&s)).await);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(v["total"]["entries"].as_u64().unwrap() > 0, "{args:?}: {v}");
+    }
+}
