@@ -284,6 +284,19 @@ async fn every_kind_of_bad_input_gets_one_line_and_its_exit_code() {
             "PLACEHOLDER_VIDEO",
         ),
         (
+            // Filters are checked before any network call: exit 2 even when Kaltura is down.
+            strings(&["archive", "--unplayed-for", "300"]),
+            with("KALTURA_SERVICE_URL", &closed),
+            2,
+            "at most 40",
+        ),
+        (
+            strings(&["archive", "--id-file", bad_ids.to_str().unwrap()]),
+            with("KALTURA_SERVICE_URL", &closed),
+            2,
+            "line 3",
+        ),
+        (
             // No AWS credentials anywhere in the chain: named as such, not as a network error.
             strings(&["verify"]),
             [
