@@ -554,3 +554,63 @@ async fn s3_refused_credentials_give_access_denied_naming_bucket_key_and_what_to
         "s3://denied-bucket/: access denied to the bucket: check the credentials and the bucket policy"
     );
 }
+
+/// A TCP front for `upstream` whose first connection is answered `503 Slow Down` after the
+/// request's first bytes, before the body is read; every later connection passes through.
+async fn refusing_once(upstream: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let upstream: std::net::SocketAddr = upstream.trim_start_matches("http://").parse().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut first = true;
+        while let Ok((mut client, _)) = listener.accept().await {
+            if std::mem::take(&mut first) {
+                let mut head = [0u8; 512];
+                let _ = client.read(&mut head).await;
+                let body = "<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>";
+                let answer = format!(
+                    "HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = client.write_all(answer.as_bytes()).await;
+                continue;
+            }
+            tokio::spawn(async move {
+                let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn s3_a_streamed_put_that_s3_refuses_is_sent_again_from_the_bytes_kept() {
+    let Some(ep) = moto() else { return };
+    let direct = s3_store(&ep, "refused").await;
+    let store = S3StoreBuilder::default()
+        .with_bucket(direct.bucket())
+        .with_endpoint(refusing_once(&ep).await)
+        .with_region("us-east-1")
+        .build()
+        .await
+        .unwrap();
+    // Known size under one part: the streamed PUT, which the SDK cannot retry itself.
+    let (data, body) = source(3 << 20, 64 << 10, 9);
+    let info = store
+        .put(
+            &key("0_refused0"),
+            body,
+            &opts(Some(data.len() as u64), StorageClass::Standard),
+        )
+        .await
+        .unwrap();
+    assert_eq!(info.size, data.len() as u64);
+    let back = read_all(direct.get(&key("0_refused0")).await.unwrap())
+        .await
+        .unwrap();
+    assert!(back == data, "the bytes in S3 are the bytes sent");
+}

@@ -71,7 +71,10 @@ impl S3Store {
     /// One PUT that streams the source as it arrives, for an object whose exact size is known
     /// and under one part: the upload overlaps the download instead of following it. The SDK
     /// sends the CRC64NVME of the bytes as a trailer that S3 checks; the same checksum is computed
-    /// here on the way and returned, with the version written.
+    /// here on the way and returned, with the version written. The bytes are kept as they pass
+    /// (at most one part, the bound the buffered path had): a PUT that S3 refuses or that
+    /// loses its connection — which the SDK cannot retry, the body being a stream — is sent
+    /// again from them through the retrying path.
     pub(super) async fn put_streamed(
         &self,
         key: &str,
@@ -79,22 +82,7 @@ impl S3Store {
         len: u64,
         opts: &PutOptions,
     ) -> Result<(Option<String>, Crc64)> {
-        // The checksum and byte count of what the source gave, and its error if it failed.
-        let seen = std::sync::Arc::new(std::sync::Mutex::new((Crc64::default(), None)));
-        let running = seen.clone();
-        let frames = body.map(move |chunk| {
-            let mut seen = running.lock().expect("crc");
-            match chunk {
-                Ok(c) => {
-                    seen.0.update(&c);
-                    Ok(http_body::Frame::data(c))
-                }
-                Err(e) => {
-                    seen.1 = Some(e.to_string());
-                    Err(e)
-                }
-            }
-        });
+        let source = std::sync::Arc::new(std::sync::Mutex::new(Source::new(body)));
         let (sse, kms_key) = self.sse();
         let sent = self
             .client
@@ -109,21 +97,30 @@ impl S3Store {
             .set_metadata(Some(opts.meta.to_map().into_iter().collect()))
             .set_server_side_encryption(sse)
             .set_ssekms_key_id(kms_key)
-            .body(SdkBody::from_body_1_x(SyncBody(std::sync::Mutex::new(
-                Box::pin(frames),
-            ))))
+            .body(SdkBody::from_body_1_x(SyncBody(source.clone())))
             .send()
             .await;
-        let (crc, source_error) = seen.lock().expect("crc").clone();
-        // A failed source, or one shorter than announced, is what went wrong, not S3.
-        if let Some(e) = source_error {
-            return Err(self.backend("read source for", key, e));
+        let mut rest = std::mem::replace(&mut *source.lock().expect("source"), Source::done());
+        let failed = match sent {
+            Ok(r) => {
+                rest.check(self, key, len)?;
+                return Ok((r.version_id().map(str::to_string), rest.crc));
+            }
+            Err(e) => self.error("put", key, e),
+        };
+        // The PUT failed: read what the SDK left of the source; a failed or short source is
+        // what went wrong, not S3; else send the bytes again.
+        while let Some(chunk) = rest.stream.next().await {
+            match chunk {
+                Ok(c) => rest.keep(c),
+                Err(e) => rest.error = Some(e.to_string()),
+            }
         }
-        check_len(self, key, Some(len), crc.bytes())?;
-        let version = sent
-            .map(|r| r.version_id().map(str::to_string))
-            .map_err(|e| self.error("put", key, e))?;
-        Ok((version, crc))
+        rest.check(self, key, len)?;
+        tracing::info!(key, error = %failed, "the streamed PUT failed; sending the kept bytes again");
+        let data: Bytes = rest.kept.concat().into();
+        let version = self.put_small(key, data, &rest.crc, opts).await?;
+        Ok((version, rest.crc))
     }
 
     /// The next part of the source, as a store error naming the key when the source fails.
@@ -315,13 +312,46 @@ impl S3Store {
     }
 }
 
-type Frames = std::pin::Pin<
-    Box<dyn futures_util::Stream<Item = std::io::Result<http_body::Frame<Bytes>>> + Send>,
->;
+/// The source of a streamed PUT, shared between the SDK's request body and the store: what
+/// passed (kept, and its checksum), and the source's error if it failed.
+struct Source {
+    stream: ByteStream,
+    kept: Vec<Bytes>,
+    crc: Crc64,
+    error: Option<String>,
+}
 
-/// A streaming request body the SDK can hold across threads: the stream behind a mutex, which
-/// polling through `&mut` never locks.
-struct SyncBody(std::sync::Mutex<Frames>);
+impl Source {
+    fn new(stream: ByteStream) -> Source {
+        Source {
+            stream,
+            kept: Vec::new(),
+            crc: Crc64::default(),
+            error: None,
+        }
+    }
+
+    fn done() -> Source {
+        Source::new(Box::pin(futures_util::stream::empty()))
+    }
+
+    fn keep(&mut self, chunk: Bytes) {
+        self.crc.update(&chunk);
+        self.kept.push(chunk);
+    }
+
+    /// A failed source, or one that gave other than `len` bytes, as the error it is.
+    fn check(&self, store: &S3Store, key: &str, len: u64) -> Result<()> {
+        if let Some(e) = &self.error {
+            return Err(store.backend("read source for", key, e));
+        }
+        check_len(store, key, Some(len), self.crc.bytes())
+    }
+}
+
+/// A streaming request body the SDK can hold across threads: the shared source, polled under
+/// its (uncontended) lock.
+struct SyncBody(std::sync::Arc<std::sync::Mutex<Source>>);
 
 impl http_body::Body for SyncBody {
     type Data = Bytes;
@@ -331,9 +361,21 @@ impl http_body::Body for SyncBody {
         self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<std::io::Result<http_body::Frame<Bytes>>>> {
-        match self.get_mut().0.get_mut() {
-            Ok(frames) => frames.as_mut().poll_next(cx),
-            Err(_) => std::task::Poll::Ready(Some(Err(std::io::Error::other("body poisoned")))),
+        use std::task::Poll;
+        let Ok(mut source) = self.0.lock() else {
+            return Poll::Ready(Some(Err(std::io::Error::other("body poisoned"))));
+        };
+        match source.stream.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                source.keep(chunk.clone());
+                Poll::Ready(Some(Ok(http_body::Frame::data(chunk))))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                source.error = Some(e.to_string());
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
         }
     }
 }
