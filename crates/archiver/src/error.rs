@@ -76,14 +76,6 @@ impl Error {
         }
     }
 
-    /// The innermost error, past every context.
-    pub fn root(&self) -> &Error {
-        match self {
-            Error::Context { source, .. } => source.root(),
-            other => other,
-        }
-    }
-
     /// This error with what was being done in front.
     pub fn context(self, context: impl Into<String>) -> Error {
         Error::Context {
@@ -128,7 +120,6 @@ mod tests {
             Err(std::io::Error::other("connection reset"));
         let e = io.with_context(|| "reading flavor 0_f v1").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Transfer);
-        assert!(matches!(e.root(), Error::Transfer(_)));
         assert!(std::error::Error::source(&e).is_some());
     }
 }

@@ -14,7 +14,6 @@ use crate::open::{looking, open_store, placeholders};
 
 /// `download --id`.
 pub async fn download(k: &KalturaArgs, a: &DownloadArgs) -> Result<i32, Failure> {
-    use futures_util::StreamExt;
     let kaltura = connect(k)?;
     let store = open_store(&a.store).await?;
     let placeholders = placeholders(a.placeholder.as_deref(), store.as_ref()).await?;
@@ -62,13 +61,7 @@ pub async fn download(k: &KalturaArgs, a: &DownloadArgs) -> Result<i32, Failure>
     // `-o -`: the bytes on stdout, for a pipe.
     if a.output.as_deref() == Some(std::path::Path::new("-")) {
         let mut out = std::io::stdout().lock();
-        let mut n = 0u64;
-        while let Some(chunk) = body.next().await {
-            let chunk =
-                chunk.map_err(|e| Failure::Store(format!("reading {source} failed: {e}")))?;
-            out.write_all(&chunk)?;
-            n += chunk.len() as u64;
-        }
+        let n = copy(&mut body, &mut out, &source).await?;
         out.flush()?;
         eprintln!("wrote {n} bytes to stdout from {source}");
         return Ok(exit::SUCCESS);
@@ -95,13 +88,7 @@ pub async fn download(k: &KalturaArgs, a: &DownloadArgs) -> Result<i32, Failure>
             .map_err(|e| {
                 Failure::Output(format!("cannot create a file in {}: {e}", dir.display()))
             })?;
-        let mut n = 0u64;
-        while let Some(chunk) = body.next().await {
-            let chunk =
-                chunk.map_err(|e| Failure::Store(format!("reading {source} failed: {e}")))?;
-            file.write_all(&chunk)?;
-            n += chunk.len() as u64;
-        }
+        let n = copy(&mut body, &mut file, &source).await?;
         file.sync_all()?;
         std::fs::rename(&part, &path)
             .map_err(|e| Failure::Output(format!("cannot write {}: {e}", path.display())))?;
@@ -117,4 +104,20 @@ pub async fn download(k: &KalturaArgs, a: &DownloadArgs) -> Result<i32, Failure>
     };
     eprintln!("wrote {} ({n} bytes) from {source}", path.display());
     Ok(exit::SUCCESS)
+}
+
+/// Copies the source to `out`; returns the bytes copied.
+async fn copy(
+    body: &mut kaltura::ByteStream,
+    out: &mut impl Write,
+    source: &str,
+) -> Result<u64, Failure> {
+    use futures_util::StreamExt;
+    let mut n = 0u64;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| Failure::Store(format!("reading {source} failed: {e}")))?;
+        out.write_all(&chunk)?;
+        n += chunk.len() as u64;
+    }
+    Ok(n)
 }
