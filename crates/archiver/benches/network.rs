@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::{env_u64, run_command, sim_client};
+use common::{env_u64, run_command, s3_client, sim_client};
 use futures_util::StreamExt;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -105,19 +105,6 @@ fn s3_server(root: &std::path::Path) -> SocketAddr {
         });
     });
     rx.recv().expect("s3 server address")
-}
-
-fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::config::Builder::new()
-        .behavior_version_latest()
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "bench", "bench", None, None, "bench",
-        ))
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
 }
 
 async fn partner(entries: usize, mb: u64, net: &Net, convert_ms: u64) -> SimServer {
@@ -355,7 +342,7 @@ async fn main() {
         .await
         .expect("proxy");
     let endpoint = format!("http://{proxy}");
-    let s3 = s3_client(&endpoint);
+    let s3 = s3_client(&endpoint, "bench");
     for b in ["ours", "reference", "raw"] {
         s3.create_bucket().bucket(b).send().await.expect("bucket");
     }

@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::{env_u64, run_command, sim_client};
+use common::{env_u64, run_command, s3_client, sim_client};
 use futures_util::{StreamExt, TryStreamExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -171,16 +171,7 @@ async fn s3_round(sim: &SimServer, urls: &[String], total: u64, jobs: usize, end
             std::env::set_var(k, v);
         }
     }
-    let conf = aws_sdk_s3::config::Builder::new()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "test", "test", None, None, "bench",
-        ))
-        .build();
-    let raw = aws_sdk_s3::Client::from_conf(conf);
+    let raw = s3_client(endpoint, "test");
     let bucket = format!("pipeline-{}", std::process::id());
     raw.create_bucket()
         .bucket(&bucket)

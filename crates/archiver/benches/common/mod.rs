@@ -54,3 +54,17 @@ pub fn sim_client(sim: &kaltura_sim::SimServer) -> kaltura::Client {
         .build()
         .expect("client")
 }
+
+/// A plain SDK client for an S3 endpoint of the benchmarks (path-style, fixed credentials).
+pub fn s3_client(endpoint: &str, key: &str) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::new()
+        .behavior_version_latest()
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            key, key, None, None, "bench",
+        ))
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
