@@ -37,6 +37,9 @@ pub struct Settings {
     pub shard: Option<crate::shard::Shard>,
     /// Entries never archived or replaced (unless named by id: then the front end passes none).
     pub exemptions: crate::policy::Exemptions,
+    /// Owner notices before archiving and after restoring; `None` = off (and for entries named
+    /// by id).
+    pub notices: Option<crate::notice::Notices>,
 }
 
 impl Default for Settings {
@@ -51,6 +54,7 @@ impl Default for Settings {
             poll_every: Duration::from_secs(2),
             shard: None,
             exemptions: crate::policy::Exemptions::default(),
+            notices: None,
         }
     }
 }
@@ -172,6 +176,13 @@ impl Ctx {
             urls: UrlCache::default(),
             mode,
         }
+    }
+
+    /// The same context judging the policy at `now` (Unix seconds): the clock of the Kaltura
+    /// whose dates it compares, rather than this machine's.
+    pub fn judged_at(mut self, now: i64) -> Ctx {
+        self.now = now;
+        self
     }
 
     /// Whether the run acts or plans: for reports, and for skipping reads that only a change

@@ -12,8 +12,9 @@ use kaltura::{EntryId, FlavorAsset, MediaEntry};
 use crate::context::{Ctx, Mode};
 use crate::diagnose::{diagnose, state_name, Anomaly, Diagnosis, State};
 use crate::outcome::{Outcome, Pending, PendingKind, Step, Summary};
+use crate::policy::NoticeState;
 use crate::selection::{SelectionError, Walker};
-use crate::{archive, replace, restore};
+use crate::{archive, notice, replace, restore};
 
 /// The commands the engine runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,24 +93,57 @@ pub async fn run(
     let results = entries
         .map(|(entry, original)| {
             let ctx = ctx.clone();
-            async move { one(&ctx, command, &entry, original.as_ref()).await }
+            async move {
+                let (state, step) = one(&ctx, command, &entry, original.as_ref()).await;
+                (entry, state, step)
+            }
         })
         .buffer_unordered(jobs);
     let mut results = std::pin::pin!(results);
     let mut summary = Summary::default();
     let mut pending = Vec::new();
+    // Owners told after the walk, one notice each: who must hear before archiving, and whose
+    // restore completed (with notices on).
+    let mut to_tell = Vec::new();
+    let tell_restored = command == Command::Restore && ctx.settings.notices.is_some();
+    let mut converting: HashMap<EntryId, MediaEntry> = HashMap::new();
+    let mut restored = Vec::new();
     while let Some((entry, state, step)) = results.next().await {
         match step {
-            Step::Finished(outcome) => emit(&ctx, &mut summary, &mut report, entry, state, outcome),
-            Step::Pending(p) => pending.push((p, state)),
+            Step::Finished(o @ Outcome::Done(_)) if tell_restored => {
+                restored.push((entry, state, o))
+            }
+            Step::Finished(outcome) => {
+                emit(&ctx, &mut summary, &mut report, entry.id, state, outcome)
+            }
+            Step::Pending(p) => {
+                if tell_restored {
+                    converting.insert(entry.id.clone(), entry);
+                }
+                pending.push((p, state))
+            }
+            Step::Notice => to_tell.push((entry, state)),
         }
     }
     match producer.await {
         Ok(r) => r?,
         Err(e) => tracing::error!(error = %e, "the entry walk stopped"),
     }
+    if !to_tell.is_empty() {
+        for (entry, state, outcome) in notice::tell_owners(&ctx, to_tell).await {
+            emit(&ctx, &mut summary, &mut report, entry, state, outcome);
+        }
+    }
     for (p, state, outcome) in settle(&ctx, pending).await {
-        emit(&ctx, &mut summary, &mut report, p.entry, state, outcome);
+        match converting.remove(&p.entry) {
+            Some(e) if matches!(outcome, Outcome::Done(_)) => restored.push((e, state, outcome)),
+            _ => emit(&ctx, &mut summary, &mut report, p.entry, state, outcome),
+        }
+    }
+    if !restored.is_empty() {
+        for (entry, state, outcome) in notice::tell_restored(&ctx, restored).await {
+            emit(&ctx, &mut summary, &mut report, entry, state, outcome);
+        }
     }
     Ok(summary)
 }
@@ -161,13 +195,13 @@ fn emit(
     });
 }
 
-/// Diagnoses one entry and runs the command on it.
+/// Diagnoses one entry and runs the command on it; returns its state before and the step.
 async fn one(
     ctx: &Ctx,
     command: Command,
     entry: &MediaEntry,
     original: Option<&FlavorAsset>,
-) -> (EntryId, String, Step) {
+) -> (String, Step) {
     // Commands that judge copies prove them (a local copy is read again): health, repair, and
     // archive, whose "done before" must not rest on a copy that rotted (under the policy few
     // archived entries wait unreplaced). Replace proves right before its destructive step;
@@ -180,12 +214,15 @@ async fn one(
         Ok(d) => d,
         Err(e) => {
             let step = Outcome::Failed(format!("could not read its state: {e}")).into();
-            return (entry.id.clone(), "unknown".into(), step);
+            return ("unknown".into(), step);
         }
     };
     let state = state_name(&d.state);
     if let Some(why) = exempt(ctx, command, &d) {
-        return (entry.id.clone(), state, Outcome::Skipped(why).into());
+        return (state, Outcome::Skipped(why).into());
+    }
+    if let Some(step) = notice_first(ctx, command, &d) {
+        return (state, step);
     }
     let step = match command {
         Command::Archive => archive::archive(ctx, &d).await.into(),
@@ -194,7 +231,33 @@ async fn one(
         Command::Health => health(&d).into(),
         Command::Repair => repair(ctx, &d).await,
     };
-    (entry.id.clone(), state, step)
+    (state, step)
+}
+
+/// With notices on, an entry that archive or replace would act on waits for its owner to be
+/// told and for the notice period to pass; archive tells them (the engine sends the notices).
+fn notice_first(ctx: &Ctx, command: Command, d: &Diagnosis) -> Option<Step> {
+    let n = ctx.settings.notices.as_ref()?;
+    let acts = match command {
+        Command::Archive => matches!(d.state, State::Initial | State::Archived),
+        Command::Replace => matches!(d.state, State::Archived),
+        Command::Restore | Command::Health | Command::Repair => false,
+    };
+    if !acts {
+        return None;
+    }
+    match crate::policy::notice_state(&d.entry, ctx.now, n.days) {
+        NoticeState::Due { .. } => None,
+        waiting @ NoticeState::Waiting { .. } => Some(Outcome::Waiting(waiting.describe()).into()),
+        _ if command == Command::Archive => Some(Step::Notice),
+        untold => Some(
+            Outcome::Skipped(format!(
+                "{}: `archive` tells the owner first",
+                untold.describe()
+            ))
+            .into(),
+        ),
+    }
 }
 
 /// Why an exempt entry is left alone by `command`, when it is: archive and replace never touch

@@ -21,6 +21,8 @@ pub enum ErrorKind {
     Invalid,
     /// An entry named by id does not exist.
     NotFound,
+    /// A notice could not be sent (the mail server or SES refused or could not be reached).
+    Mail,
 }
 
 /// An error of the domain.
@@ -38,6 +40,9 @@ pub enum Error {
     /// A byte stream failed.
     #[error(transparent)]
     Transfer(#[from] std::io::Error),
+    /// A notice could not be sent.
+    #[error(transparent)]
+    Mail(#[from] crate::notice::mail::MailError),
     /// A safety check refused; the message says what and what to do.
     #[error("{0}")]
     Refused(String),
@@ -69,6 +74,7 @@ impl Error {
             Error::Selection(SelectionError::UnknownEntry(_)) => ErrorKind::NotFound,
             Error::Selection(_) => ErrorKind::Kaltura,
             Error::Transfer(_) => ErrorKind::Transfer,
+            Error::Mail(_) => ErrorKind::Mail,
             Error::Refused(_) => ErrorKind::Refused,
             Error::Inconsistent(_) => ErrorKind::Inconsistent,
             Error::Invalid(_) => ErrorKind::Invalid,

@@ -14,6 +14,7 @@ pub mod error;
 pub mod failpoint;
 pub mod journal;
 pub mod lock;
+pub mod notice;
 pub mod outcome;
 pub mod placeholder;
 pub mod policy;

@@ -91,6 +91,8 @@ pub enum Step {
     Finished(Outcome),
     /// Kaltura is converting; the engine polls it with the other pending entries.
     Pending(Pending),
+    /// Its owner must be told first; the engine sends one notice per owner after the walk.
+    Notice,
 }
 
 impl From<Outcome> for Step {

@@ -32,6 +32,22 @@ pub fn civil(ts: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// The Unix time of a UTC date's midnight (the inverse of [`civil`]); `None` for a date that
+/// does not exist.
+pub fn midnight(y: i64, m: u32, d: u32) -> Option<i64> {
+    if !(1..=12).contains(&m) || d == 0 || d > 31 {
+        return None;
+    }
+    let y2 = y - i64::from(m <= 2);
+    let era = y2.div_euclid(400);
+    let yoe = y2.rem_euclid(400);
+    let mp = i64::from(if m > 2 { m - 3 } else { m + 9 });
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let ts = (era * 146_097 + doe - 719_468) * 86_400;
+    (civil(ts) == (y, m, d)).then_some(ts)
+}
+
 /// `YYYY-MM-DD` of a Unix time, UTC.
 pub fn date(ts: i64) -> String {
     let (y, m, d) = civil(ts);
@@ -53,6 +69,16 @@ pub fn date_time(ts: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn midnight_inverts_civil_and_refuses_dates_that_do_not_exist() {
+        for ts in [0, 951_782_400, 1_796_083_200, 4_107_542_400] {
+            let (y, m, d) = civil(ts);
+            assert_eq!(midnight(y, m, d), Some(ts - ts.rem_euclid(86_400)));
+        }
+        assert_eq!(midnight(2025, 2, 29), None);
+        assert_eq!(midnight(2024, 13, 1), None);
+    }
 
     #[test]
     fn date_times_are_utc() {

@@ -219,6 +219,59 @@ pub struct RunArgs {
     /// Entries kept out of the policy.
     #[command(flatten)]
     pub exempt: ExemptArgs,
+    /// Owners told before archiving and after restoring.
+    #[command(flatten)]
+    pub notice: NoticeArgs,
+}
+
+/// How notices are delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MailVia {
+    /// An SMTP server (SMTP_HOST, SMTP_PORT, SMTP_SECURITY, SMTP_USER, SMTP_PASSWORD).
+    Smtp,
+    /// Amazon SES v2, with the AWS credentials and region of the environment.
+    Ses,
+}
+
+/// Owner notices: off unless `NOTICE_DAYS` is set. Entries named by `--id` get none.
+#[derive(Debug, Args, Clone)]
+pub struct NoticeArgs {
+    /// Tell each owner, in one notice per run, this many days before their recordings are
+    /// archived (archived only after, and only if still unplayed), and when one is restored.
+    #[arg(long, env = "NOTICE_DAYS", value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub notice_days: Option<u32>,
+    /// Sender of the notices, e.g. "Media Team <media@example.edu>" (needed with NOTICE_DAYS).
+    #[arg(long, env = "NOTICE_FROM")]
+    pub notice_from: Option<String>,
+    /// Whom owners ask to keep a recording, named in the notice [default: NOTICE_FROM].
+    #[arg(long, env = "NOTICE_CONTACT")]
+    pub notice_contact: Option<String>,
+    /// Address told instead of owners that have none in Kaltura [default: their entries are
+    /// not archived].
+    #[arg(long, env = "NOTICE_FALLBACK")]
+    pub notice_fallback: Option<String>,
+    /// Directory whose archive.txt, archive.html, restored.txt or restored.html replace the
+    /// built-in wording.
+    #[arg(long, env = "NOTICE_TEMPLATES", value_name = "DIR")]
+    pub notice_templates: Option<PathBuf>,
+    /// How notices are delivered.
+    #[arg(long, env = "MAIL_VIA", value_enum, default_value = "smtp")]
+    pub mail_via: MailVia,
+    /// SMTP server.
+    #[arg(long, env = "SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// SMTP port [default: 587 for starttls, 465 for tls, 25 for none].
+    #[arg(long, env = "SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// SMTP connection security: starttls (required, not opportunistic), tls, or none.
+    #[arg(long, env = "SMTP_SECURITY", default_value = "starttls")]
+    pub smtp_security: String,
+    /// SMTP login user.
+    #[arg(long, env = "SMTP_USER")]
+    pub smtp_user: Option<String>,
+    /// SMTP login password (prefer the environment variable).
+    #[arg(long, env = "SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
 }
 
 /// Entries never archived or replaced by any command unless named by `--id`.
@@ -279,6 +332,9 @@ pub struct ExplainArgs {
     /// Entries kept out of the policy.
     #[command(flatten)]
     pub exempt: ExemptArgs,
+    /// Notice period in days, to show where the entry stands with its owner's notice.
+    #[arg(long, env = "NOTICE_DAYS", value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub notice_days: Option<u32>,
 }
 
 /// `verify`.

@@ -59,6 +59,7 @@ impl Story {
             settings,
             Mode::from_execute(execute_mode),
             name,
+            archiver::time::now(),
         )
     }
 

@@ -17,7 +17,13 @@ pub async fn download(k: &KalturaArgs, a: &DownloadArgs) -> Result<i32, Failure>
     let kaltura = connect(k)?;
     let store = open_store(&a.store).await?;
     let placeholders = placeholders(a.placeholder.as_deref(), store.as_ref()).await?;
-    let o = looking(&kaltura, store.clone(), placeholders, 3.0);
+    let o = looking(
+        &kaltura,
+        store.clone(),
+        placeholders,
+        3.0,
+        archiver::time::now(),
+    );
     let d = diagnose_one(&kaltura, &o.ctx, &a.entry_id).await?;
     let id: &EntryId = &d.entry.id;
     let real = d

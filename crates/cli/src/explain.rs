@@ -94,7 +94,8 @@ pub async fn explain(k: &KalturaArgs, a: &ExplainArgs) -> Result<i32, Failure> {
     let kaltura = connect(k)?;
     let store = open_store(&a.store).await?;
     let placeholders = placeholders(a.placeholder.as_deref(), store.as_ref()).await?;
-    let o = looking(&kaltura, store.clone(), placeholders, a.years);
+    let now = crate::open::kaltura_now(&kaltura).await;
+    let o = looking(&kaltura, store.clone(), placeholders, a.years, now);
     let ctx = &o.ctx;
     let exemptions = crate::open::exemptions(&a.exempt)?;
     let d = diagnose_one(&kaltura, ctx, &a.entry_id).await?;
@@ -160,10 +161,18 @@ pub async fn explain(k: &KalturaArgs, a: &ExplainArgs) -> Result<i32, Failure> {
         )?,
         None => writeln!(out, "exempt      no")?,
     }
+    match a.notice_days {
+        None => writeln!(out, "notice      owner notices off (NOTICE_DAYS not set)")?,
+        Some(days) => writeln!(
+            out,
+            "notice      {} (NOTICE_DAYS={days})",
+            policy::notice_state(e, ctx.now, days).describe()
+        )?,
+    }
     writeln!(
         out,
         "next        {}",
-        policy::next_step(&d, ctx.now, ctx.settings.years, &exemptions)
+        policy::next_step(&d, ctx.now, ctx.settings.years, &exemptions, a.notice_days)
     )?;
     let lines = journal::lines_about(store.as_ref(), &e.id.0, 200).await?;
     if lines.is_empty() {

@@ -125,9 +125,10 @@ impl From<archiver::Error> for Failure {
             ErrorKind::Kaltura => Failure::Kaltura(m),
             ErrorKind::Store => Failure::Store(m),
             ErrorKind::NotFound => Failure::NotFound(m),
-            ErrorKind::Transfer | ErrorKind::Refused | ErrorKind::Inconsistent => {
-                Failure::Failed(m)
-            }
+            ErrorKind::Transfer
+            | ErrorKind::Refused
+            | ErrorKind::Inconsistent
+            | ErrorKind::Mail => Failure::Failed(m),
         }
     }
 }

@@ -5,6 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use archiver::context::{Ctx, Mode, Settings};
+use archiver::notice::mail::{Mailer, SesMailer, SmtpMailer, SmtpSecurity};
+use archiver::notice::template::Templates;
+use archiver::notice::Notices;
 use archiver::placeholder::{Placeholder, Placeholders};
 use archiver::policy::Exemptions;
 use archiver::shard::Shard;
@@ -12,7 +15,7 @@ use archiver::store::local::LocalStore;
 use archiver::store::s3::{Encryption, S3StoreBuilder};
 use archiver::store::{ArchiveStore, RestoreTier, StorageClass};
 
-use crate::args::{ExemptArgs, KalturaArgs, RunArgs, StoreArgs};
+use crate::args::{ExemptArgs, KalturaArgs, MailVia, NoticeArgs, RunArgs, StoreArgs};
 use crate::commands::{connect, Kaltura};
 use crate::failure::Failure;
 
@@ -100,14 +103,16 @@ pub(crate) async fn open(
 ) -> Result<Opened, Failure> {
     let mut settings = settings(run)?;
     settings.shard = shard;
-    // Entries named by id are the user's explicit choice: no exemption applies to them.
+    // Entries named by id are the user's explicit choice: no exemption or notice applies.
     if !named_by_id {
         settings.exemptions = exemptions(&run.exempt)?;
+        settings.notices = notices(&run.notice, &settings.exemptions).await?;
     }
     // The placeholder file is checked before any network call.
     Placeholder::from_setting(run.placeholder.as_deref()).bytes()?;
     let kaltura = connect(k)?;
     kaltura.client.login().await.map_err(|e| kaltura.fail(&e))?;
+    let now = kaltura_now(&kaltura).await;
     let store = open_store(store).await?;
     let placeholders = placeholders(run.placeholder.as_deref(), store.as_ref()).await?;
     let mode = Mode::from_execute(run.execute);
@@ -118,7 +123,94 @@ pub(crate) async fn open(
         settings,
         mode,
         journal_name,
+        now,
     ))
+}
+
+/// Kaltura's clock, which stamps the dates the policy compares (`system.getTime`); this
+/// machine's when Kaltura does not tell.
+pub(crate) async fn kaltura_now(k: &Kaltura) -> i64 {
+    match k.client.server_time().await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "Kaltura did not tell its time; the policy uses this machine's clock");
+            archiver::time::now()
+        }
+    }
+}
+
+/// The owner notices configured, checked before any network call; `None` when off.
+pub(crate) async fn notices(
+    a: &NoticeArgs,
+    exemptions: &Exemptions,
+) -> Result<Option<Notices>, Failure> {
+    let Some(days) = a.notice_days else {
+        return Ok(None);
+    };
+    let from = a
+        .notice_from
+        .as_deref()
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+        .ok_or_else(|| {
+            Failure::Usage(
+                "NOTICE_DAYS is set but NOTICE_FROM is not: set the sender of owner notices, e.g. NOTICE_FROM='Media Team <media@example.edu>'".into(),
+            )
+        })?;
+    for (what, address) in [
+        ("NOTICE_FROM", Some(from)),
+        ("NOTICE_FALLBACK", a.notice_fallback.as_deref()),
+    ] {
+        if let Some(address) = address {
+            archiver::notice::mail::check_address(address, what)
+                .map_err(|e| Failure::Usage(e.to_string()))?;
+        }
+    }
+    let templates = Templates::load(a.notice_templates.as_deref())
+        .map_err(|e| Failure::Usage(format!("NOTICE_TEMPLATES: {e}")))?;
+    let mailer: Arc<dyn Mailer> = match a.mail_via {
+        MailVia::Ses => Arc::new(SesMailer::from_environment().await),
+        MailVia::Smtp => {
+            let host = a.smtp_host.as_deref().filter(|h| !h.trim().is_empty()).ok_or_else(|| {
+                Failure::Usage("NOTICE_DAYS is set but no mail service is: set SMTP_HOST (and SMTP_PORT, SMTP_SECURITY, SMTP_USER, SMTP_PASSWORD), or MAIL_VIA=ses".into())
+            })?;
+            let security: SmtpSecurity = a
+                .smtp_security
+                .parse()
+                .map_err(|e| Failure::Usage(format!("SMTP_SECURITY / --smtp-security: {e}")))?;
+            let login = match (&a.smtp_user, &a.smtp_password) {
+                (Some(u), Some(p)) => Some((u.clone(), kaltura::SecretString::from(p.clone()))),
+                (None, None) => None,
+                _ => {
+                    return Err(Failure::Usage(
+                        "SMTP_USER and SMTP_PASSWORD go together: set both, or neither".into(),
+                    ))
+                }
+            };
+            let port = a.smtp_port.unwrap_or(security.default_port());
+            Arc::new(
+                SmtpMailer::new(host.trim(), port, security, login)
+                    .map_err(|e| Failure::Usage(format!("SMTP: {e}")))?,
+            )
+        }
+    };
+    Ok(Some(Notices {
+        days,
+        from: from.to_string(),
+        fallback: a.notice_fallback.clone().filter(|f| !f.trim().is_empty()),
+        contact: a
+            .notice_contact
+            .clone()
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or_else(|| from.to_string()),
+        exempt_tag: exemptions
+            .tags
+            .first()
+            .cloned()
+            .unwrap_or_else(|| archiver::policy::DEFAULT_EXEMPT_TAG.into()),
+        templates,
+        mailer,
+    }))
 }
 
 /// The exemptions configured by flags and environment, the file read and checked.
@@ -155,6 +247,7 @@ pub(crate) fn opened(
     settings: Settings,
     mode: Mode,
     journal_name: &str,
+    now: i64,
 ) -> Opened {
     let ctx = Ctx::new(
         kaltura.client.clone(),
@@ -163,7 +256,8 @@ pub(crate) fn opened(
         settings,
         mode,
         journal_name,
-    );
+    )
+    .judged_at(now);
     with_journal_flusher(kaltura, store, ctx)
 }
 
@@ -209,10 +303,19 @@ pub(crate) fn looking(
     store: Arc<dyn ArchiveStore>,
     p: Placeholders,
     years: f64,
+    now: i64,
 ) -> Opened {
     let settings = Settings {
         years,
         ..Settings::default()
     };
-    opened(kaltura.clone(), store, p, settings, Mode::DryRun, "explain")
+    opened(
+        kaltura.clone(),
+        store,
+        p,
+        settings,
+        Mode::DryRun,
+        "explain",
+        now,
+    )
 }

@@ -50,4 +50,16 @@ impl Client {
         }
         Ok(out)
     }
+
+    /// The server's clock (`system.getTime`, Unix seconds): the clock that stamps `createdAt`
+    /// and `lastPlayedAt`, so policy dates are judged against it.
+    pub async fn server_time(&self) -> Result<i64> {
+        let v = self
+            .call("system", "getTime", Map::new(), Idempotence::Safe)
+            .await?;
+        #[derive(Deserialize)]
+        struct Time(#[serde(deserialize_with = "lenient::i64")] i64);
+        let t: Time = decode("system.getTime", v)?;
+        Ok(t.0)
+    }
 }

@@ -213,3 +213,22 @@ async fn owners_are_looked_up_in_one_call_with_their_addresses_and_unknown_ids_a
     assert_eq!(first.address(), None);
     assert!(users.iter().filter(|u| u.address().is_some()).count() > owners.len() / 2);
 }
+
+#[tokio::test]
+async fn the_server_clock_is_read_from_kaltura_and_follows_the_simulated_clock() {
+    let s = sim(1, &[]).await;
+    let c = client(&s.base_url(), SECRET);
+    let before = c.server_time().await.unwrap();
+    reqwest::Client::new()
+        .post(format!("{}/sim/clock/advance", s.base_url()))
+        .json(&serde_json::json!({"seconds": 10 * 86_400}))
+        .send()
+        .await
+        .unwrap();
+    let after = c.server_time().await.unwrap();
+    let moved = after - before;
+    assert!(
+        (10 * 86_400..10 * 86_400 + 60).contains(&moved),
+        "moved {moved} s"
+    );
+}

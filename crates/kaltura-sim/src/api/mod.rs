@@ -50,7 +50,7 @@ const ACTIONS: &[(&str, &[&str])] = &[
     ("uploadtoken", &["add", "upload", "get", "list", "delete"]),
     ("user", &["get", "list"]),
     ("elasticsearch_esearch", &["searchentry"]),
-    ("system", &["ping"]),
+    ("system", &["ping", "gettime"]),
 ];
 
 /// Runs one action with its parameters and returns its outcome.
@@ -68,7 +68,7 @@ pub async fn execute(sim: &Arc<Sim>, service: &str, action: &str, params: Params
     let ks = p.str("ks").unwrap_or_default();
     let needs_ks = !matches!(
         (svc.as_str(), act.as_str()),
-        ("session", "start") | ("system", "ping")
+        ("session", "start") | ("system", "ping" | "gettime")
     );
     // One lock for the session check and the clock the fault dice need.
     let (user, now_ms) = {
@@ -94,6 +94,7 @@ pub async fn execute(sim: &Arc<Sim>, service: &str, action: &str, params: Params
         ("session", "get") => session::get(&w, p, &ks),
         ("session", "end") => session::end(&mut w, &ks),
         ("system", "ping") => Ok(Value::Bool(true)),
+        ("system", "gettime") => Ok(Value::from(w.now())),
         ("media" | "baseentry", "get") => media::get(&w, p),
         ("media" | "baseentry", "list") => media::list(&w, p).and_then(|mut v| {
             if let Some(Value::Object(profile)) = p.get("responseProfile") {
