@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -57,11 +58,13 @@ pub fn message(from: &str, to: &str, mail: &Rendered) -> Result<Message, MailErr
                 .singlepart(
                     SinglePart::builder()
                         .header(ContentType::TEXT_PLAIN)
+                        .header(ContentTransferEncoding::Base64)
                         .body(mail.text.clone()),
                 )
                 .singlepart(
                     SinglePart::builder()
                         .header(ContentType::TEXT_HTML)
+                        .header(ContentTransferEncoding::Base64)
                         .body(mail.html.clone()),
                 ),
         )
