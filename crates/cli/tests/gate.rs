@@ -24,6 +24,7 @@ fn is_write(call: &str) -> bool {
         "geturl",
         "searchentry",
         "ping",
+        "gettime",
     ];
     service != "session" && service != "http" && !reads.contains(&action)
 }

@@ -16,7 +16,8 @@ use common::*;
 use kaltura::{EntryId, MediaEntry};
 use kaltura_sim::SimServer;
 
-/// aiosmtpd from the venv that tools/start-moto.sh makes, or `None` (skip) outside CI.
+/// The Python of the venv that tools/start-moto.sh makes (aiosmtpd and moto), or `None` (skip)
+/// outside CI.
 fn smtp_python() -> Option<PathBuf> {
     let python =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/moto-venv/bin/python");
@@ -85,6 +86,39 @@ impl Smtp {
 }
 
 impl Drop for Smtp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A moto server started by one test, stopped when dropped.
+struct OwnMoto {
+    child: Child,
+    endpoint: String,
+}
+
+impl OwnMoto {
+    fn start(python: &std::path::Path) -> OwnMoto {
+        let port = free_port();
+        let child = std::process::Command::new(python.with_file_name("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let endpoint = format!("http://127.0.0.1:{port}");
+        for _ in 0..150 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return OwnMoto { child, endpoint };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("moto did not start on {endpoint}");
+    }
+}
+
+impl Drop for OwnMoto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -507,7 +541,10 @@ async fn the_owner_hears_when_a_restore_completes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn notices_are_delivered_through_ses_on_moto() {
-    let Some(endpoint) = moto() else { return };
+    // A moto server of its own: its state dump (where sent mail shows) then holds only SES.
+    let Some(python) = smtp_python() else { return };
+    let moto = OwnMoto::start(&python);
+    let endpoint = moto.endpoint.clone();
     let s = sim(40, 31).await;
     let a = local_archive();
     let from = format!("media-{}@example.edu", std::process::id());
