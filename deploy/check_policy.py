@@ -55,10 +55,19 @@ def alarm_problems(template):
     return problems
 
 
+def policies(role):
+    """The role's inline policies, including both branches of a conditional (!If) one."""
+    for p in role.get("Policies", []):
+        if isinstance(p, list):  # !If [condition, policy, policy or AWS::NoValue]
+            yield from (x for x in p[1:] if isinstance(x, dict))
+        else:
+            yield p
+
+
 def role_problems(template):
     role = template["Resources"]["TaskRole"]["Properties"]
     problems = []
-    for policy in role.get("Policies", []):
+    for policy in policies(role):
         for st in policy["PolicyDocument"]["Statement"]:
             for action in actions(st):
                 if "*" in action:
