@@ -6,31 +6,10 @@
 
 mod common;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use common::*;
-use kaltura::{EntryId, MediaEntry};
-
-async fn entries(s: &kaltura_sim::SimServer, ids: &[String]) -> HashMap<String, MediaEntry> {
-    let ids: Vec<EntryId> = ids.iter().map(|i| EntryId(i.clone())).collect();
-    client(s)
-        .entries_by_id(&ids)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.id.0.clone(), e))
-        .collect()
-}
-
-/// The entries with a copy in the store.
-async fn archived(a: &Archive) -> BTreeSet<String> {
-    store_dump(a.store.as_ref())
-        .await
-        .into_iter()
-        .map(|(k, _, _)| k)
-        .filter(|k| !k.contains('/') && !k.ends_with(".json"))
-        .collect()
-}
+use kaltura::EntryId;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_exemption_kind_holds_across_commands_unless_the_entry_is_named_by_id() {

@@ -114,7 +114,10 @@ impl OwnMoto {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
-        panic!("moto did not start on {endpoint}");
+        let mut moto = OwnMoto { child, endpoint };
+        let _ = moto.child.kill();
+        let _ = moto.child.wait();
+        panic!("moto did not start on {}", moto.endpoint);
     }
 }
 
@@ -190,20 +193,6 @@ impl Mail {
     }
 }
 
-async fn entries(
-    s: &SimServer,
-    ids: impl IntoIterator<Item = &String>,
-) -> HashMap<String, MediaEntry> {
-    let ids: Vec<EntryId> = ids.into_iter().map(|i| EntryId(i.clone())).collect();
-    client(s)
-        .entries_by_id(&ids)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| (e.id.0.clone(), e))
-        .collect()
-}
-
 async fn set_owner_email(s: &SimServer, user: &str, email: Option<&str>) {
     let r = reqwest::Client::new()
         .post(format!("{}/sim/owner", s.base_url()))
@@ -235,16 +224,6 @@ async fn addresses(s: &SimServer, info: &HashMap<String, MediaEntry>) -> HashMap
         .unwrap()
         .into_iter()
         .filter_map(|u| Some((u.id.clone(), u.address()?.to_string())))
-        .collect()
-}
-
-/// The entries with a copy in the store.
-async fn archived(a: &Archive) -> BTreeSet<String> {
-    store_dump(a.store.as_ref())
-        .await
-        .into_iter()
-        .map(|(k, _, _)| k)
-        .filter(|k| !k.contains('/') && !k.ends_with(".json"))
         .collect()
 }
 

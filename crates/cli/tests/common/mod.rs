@@ -384,3 +384,28 @@ pub async fn play(s: &SimServer, id: &str) {
         .unwrap();
     assert!(r.status().is_success());
 }
+
+/// The entries with these ids, as Kaltura returns them, by id.
+pub async fn entries<'a>(
+    s: &SimServer,
+    ids: impl IntoIterator<Item = &'a String>,
+) -> HashMap<String, kaltura::MediaEntry> {
+    let ids: Vec<EntryId> = ids.into_iter().map(|i| EntryId(i.clone())).collect();
+    client(s)
+        .entries_by_id(&ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.id.0.clone(), e))
+        .collect()
+}
+
+/// The entries with a copy in the store.
+pub async fn archived(a: &Archive) -> std::collections::BTreeSet<String> {
+    store_dump(a.store.as_ref())
+        .await
+        .into_iter()
+        .map(|(k, _, _)| k)
+        .filter(|k| !k.contains('/') && !k.ends_with(".json"))
+        .collect()
+}
