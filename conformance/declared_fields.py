@@ -8,6 +8,7 @@ CI checks that the committed file equals this script's output.
 """
 
 import KalturaClient.Plugins.Core as core
+import KalturaClient.Plugins.Caption as caption
 import KalturaClient.Plugins.ElasticSearch as esearch
 
 # Every class the simulator renders, in the plugin that declares it.
@@ -23,6 +24,8 @@ CLASSES = [
     (core, "KalturaSessionInfo"),
     (core, "KalturaUser"),
     (core, "KalturaUserListResponse"),
+    (caption, "KalturaCaptionAsset"),
+    (caption, "KalturaCaptionAssetListResponse"),
     (esearch, "KalturaESearchEntryResponse"),
     (esearch, "KalturaESearchEntryResult"),
 ]

@@ -14,6 +14,7 @@ use crate::error::{Context, Error, Result};
 use crate::failpoint;
 use crate::outcome::Outcome;
 use crate::record::{self, CopyRecord};
+use crate::sidecar;
 use crate::store::checksum;
 use crate::store::{ArchiveMeta, PutOptions};
 use crate::tags::ARCHIVED;
@@ -65,27 +66,45 @@ async fn copy_and_tag(ctx: &Ctx, d: &Diagnosis) -> Outcome {
             original.approx_bytes(),
             ctx.store
         )),
-        Ok(Gated::Done(key)) => {
+        Ok(Gated::Done((key, sidecar))) => {
             if let Err(e) = ctx.set_tag(&d.entry, ARCHIVED, true).await {
                 return Outcome::Failed(format!("copied to {key} but tagging failed: {e}"));
             }
             failpoint::hit("archive.after-tag");
-            Outcome::Done(format!("archived to {key}"))
+            Outcome::Done(format!("archived to {key}; {sidecar}"))
         }
         Err(e) => Outcome::Failed(e.to_string()),
     }
 }
 
 /// Streams the original into the store, checks the store's copy against the bytes received and
-/// records them, all as one gated change; returns the copy's key.
-async fn put_verified(ctx: &Ctx, d: &Diagnosis, original: &FlavorAsset) -> Result<Gated<String>> {
+/// records them, then writes its sidecar, all as one gated change; returns the copy's key and
+/// what became of the sidecar, in words. A sidecar that could not be written does not hold the
+/// copy back: `repair` writes it later.
+async fn put_verified(
+    ctx: &Ctx,
+    d: &Diagnosis,
+    original: &FlavorAsset,
+) -> Result<Gated<(String, String)>> {
     let key = d.copies.key_for_new_copy(&d.entry.id.0, original)?;
     let exact = original.exact_bytes();
     let detail = json!({"key": key.as_str(), "flavor": original.id.0, "version": original.version,
                         "bytes": exact, "class": ctx.settings.storage_class.as_str()});
     ctx.change(&d.entry.id, "put", detail, async {
-        put_and_record(ctx, d, original, &key).await?;
-        Ok(key.to_string())
+        let record = put_and_record(ctx, d, original, &key).await?;
+        let subject = sidecar::Subject {
+            copy_key: key.as_str(),
+            record: Some(&record),
+            stored: None,
+        };
+        let said = match sidecar::write(ctx, &d.entry, &subject).await {
+            Ok(s) => format!("sidecar of {} files", s.files.len()),
+            Err(e) => {
+                tracing::warn!(entry = %d.entry.id.0, error = %e, "the sidecar could not be written; repair writes it");
+                format!("the sidecar could not be written ({e}); repair writes it")
+            }
+        };
+        Ok((key.to_string(), said))
     })
     .await
 }
@@ -95,7 +114,7 @@ async fn put_and_record(
     d: &Diagnosis,
     original: &FlavorAsset,
     key: &crate::store::ObjectKey,
-) -> Result<()> {
+) -> Result<CopyRecord> {
     let store = ctx.store.as_ref();
     let id = &d.entry.id;
     let exact = original.exact_bytes();
@@ -168,5 +187,5 @@ async fn put_and_record(
         json!({"key": key.as_str(), "version_id": record.version_id, "bytes": record.bytes,
                "crc64nvme": record.crc64nvme, "sha256": record.sha256}),
     );
-    Ok(())
+    Ok(record)
 }

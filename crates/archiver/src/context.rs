@@ -24,6 +24,8 @@ pub struct Settings {
     pub years: f64,
     /// Storage class of new copies.
     pub storage_class: StorageClass,
+    /// Storage class of sidecars (metadata, captions, thumbnail): one read without a thaw.
+    pub sidecar_class: StorageClass,
     /// Tier of Glacier restores.
     pub restore_tier: RestoreTier,
     /// Days a restored copy stays readable.
@@ -48,6 +50,7 @@ impl Default for Settings {
             jobs: 4,
             years: 3.0,
             storage_class: StorageClass::Glacier,
+            sidecar_class: StorageClass::StandardIa,
             restore_tier: RestoreTier::Bulk,
             restore_days: 7,
             wait: Duration::from_secs(600),

@@ -311,7 +311,10 @@ pub fn health(d: &Diagnosis) -> Outcome {
 /// Repair: moves an anomaly to the nearest safe state by reusing the transitions.
 async fn repair(ctx: &Ctx, d: &Diagnosis) -> Step {
     let State::Anomaly(a) = &d.state else {
-        return Outcome::DoneBefore(format!("healthy ({})", state_name(&d.state))).into();
+        return backfill_sidecar(ctx, d)
+            .await
+            .unwrap_or_else(|| Outcome::DoneBefore(format!("healthy ({})", state_name(&d.state))))
+            .into();
     };
     match a {
         Anomaly::CopyWithoutTag
@@ -329,6 +332,45 @@ async fn repair(ctx: &Ctx, d: &Diagnosis) -> Step {
             Outcome::Failed(format!("{}: {}", a.describe(), a.repair())).into()
         }
     }
+}
+
+/// Writes the sidecar of the copy a healthy entry would restore from, when it has none (copies
+/// made before sidecars, the reference tool's copies), while Kaltura still has the entry.
+async fn backfill_sidecar(ctx: &Ctx, d: &Diagnosis) -> Option<Outcome> {
+    let copy = d.copies.restore_source()?;
+    let key = copy.key.as_str();
+    match crate::sidecar::exists(ctx.store.as_ref(), key).await {
+        Ok(true) => return None,
+        Ok(false) => {}
+        Err(e) => {
+            return Some(Outcome::Failed(format!(
+                "could not look for the sidecar of {key}: {e}"
+            )))
+        }
+    }
+    let subject = crate::sidecar::Subject {
+        copy_key: key,
+        record: copy.record.as_ref(),
+        stored: copy.info.as_ref().map(|i| (i.size, i.storage_class)),
+    };
+    let written = ctx
+        .change(
+            &d.entry.id,
+            "sidecar",
+            serde_json::json!({"copy": key}),
+            async { crate::sidecar::write(ctx, &d.entry, &subject).await },
+        )
+        .await;
+    Some(match written {
+        Ok(crate::context::Gated::Done(r)) => Outcome::Done(format!(
+            "wrote the sidecar of {key} ({} files: metadata, captions, thumbnail)",
+            r.files.len()
+        )),
+        Ok(crate::context::Gated::Planned) => Outcome::Planned(format!(
+            "write the sidecar of {key} (metadata, captions, thumbnail)"
+        )),
+        Err(e) => Outcome::Failed(format!("the sidecar of {key} could not be written: {e}")),
+    })
 }
 
 /// Polls pending replacements in batches until each finished or the wait is over.

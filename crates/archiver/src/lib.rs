@@ -24,6 +24,7 @@ pub mod replace;
 pub mod restore;
 pub mod selection;
 pub mod shard;
+pub mod sidecar;
 pub mod stats;
 pub mod store;
 pub mod swap;

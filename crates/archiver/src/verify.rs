@@ -31,6 +31,10 @@ pub enum Status {
     Unrecorded,
     /// Recorded bytes that are a known placeholder, not a recording.
     Placeholder,
+    /// A sidecar (metadata, captions, thumbnail) whose files all hold their recorded bytes.
+    SidecarGood,
+    /// A sidecar with a file changed, gone or unreadable.
+    SidecarChanged,
 }
 
 impl Status {
@@ -43,6 +47,8 @@ impl Status {
             Status::Missing => "missing",
             Status::Unrecorded => "unrecorded",
             Status::Placeholder => "placeholder",
+            Status::SidecarGood => "sidecar-good",
+            Status::SidecarChanged => "sidecar-changed",
         }
     }
 
@@ -50,7 +56,7 @@ impl Status {
     pub fn is_problem(self) -> bool {
         matches!(
             self,
-            Status::Corrupt | Status::Missing | Status::Placeholder
+            Status::Corrupt | Status::Missing | Status::Placeholder | Status::SidecarChanged
         )
     }
 }
@@ -82,7 +88,7 @@ pub struct Totals {
 impl Totals {
     /// Copies with a problem.
     pub fn problems(&self) -> u64 {
-        ["corrupt", "missing", "placeholder"]
+        ["corrupt", "missing", "placeholder", "sidecar-changed"]
             .iter()
             .map(|k| self.by_status.get(k).copied().unwrap_or(0))
             .sum()
@@ -98,6 +104,19 @@ pub struct Progress {
     pub done: AtomicU64,
     /// Bytes proven (read, or by stored checksum).
     pub bytes: AtomicU64,
+}
+
+/// The sidecars to check: the copy key of each sidecar record.
+fn sidecars(keys: &[ObjectKey]) -> Vec<String> {
+    let suffix = format!("/{}", crate::sidecar::RECORD);
+    keys.iter()
+        .filter_map(|k| {
+            let rest = k.as_str().strip_prefix(crate::sidecar::PREFIX)?;
+            rest.strip_suffix(&suffix)
+                .filter(|c| !c.contains('/'))
+                .map(str::to_string)
+        })
+        .collect()
 }
 
 /// What to check in the store, from one listing: records and the copies they name, and objects
@@ -136,10 +155,13 @@ pub async fn run(
     progress: &Progress,
     mut each: impl FnMut(&Finding),
 ) -> Result<Totals> {
-    let (records, unrecorded) = plan(store.list("").await?);
-    progress
-        .total
-        .store((records.len() + unrecorded.len()) as u64, Ordering::Relaxed);
+    let keys = store.list("").await?;
+    let sidecars = sidecars(&keys);
+    let (records, unrecorded) = plan(keys);
+    progress.total.store(
+        (records.len() + unrecorded.len() + sidecars.len()) as u64,
+        Ordering::Relaxed,
+    );
     let depth = if read_data {
         Depth::ReadData
     } else {
@@ -153,9 +175,15 @@ pub async fn run(
         let store = store.clone();
         async move { check_unrecorded(store.as_ref(), &key, placeholders).await }
     });
+    let sidecar_checks = futures_util::stream::iter(sidecars).map(|copy| {
+        let store = store.clone();
+        async move { Ok(check_sidecar(store.as_ref(), &copy).await) }
+    });
+    use futures_util::future::Either;
     let mut results = std::pin::pin!(recorded
-        .map(futures_util::future::Either::Left)
-        .chain(others.map(futures_util::future::Either::Right))
+        .map(|f| Either::Left(Either::Left(f)))
+        .chain(others.map(|f| Either::Left(Either::Right(f))))
+        .chain(sidecar_checks.map(Either::Right))
         .buffer_unordered(jobs.max(1)));
     let mut totals = Totals::default();
     let mut good: BTreeMap<String, bool> = BTreeMap::new();
@@ -163,8 +191,10 @@ pub async fn run(
         let f = finding?;
         progress.done.fetch_add(1, Ordering::Relaxed);
         *totals.by_status.entry(f.status.name()).or_default() += 1;
-        let ok = matches!(f.status, Status::Good { .. } | Status::Unrecorded);
-        *good.entry(f.entry.clone()).or_insert(false) |= ok;
+        if !matches!(f.status, Status::SidecarGood | Status::SidecarChanged) {
+            let ok = matches!(f.status, Status::Good { .. } | Status::Unrecorded);
+            *good.entry(f.entry.clone()).or_insert(false) |= ok;
+        }
         each(&f);
     }
     totals.without_good_copy = good
@@ -173,6 +203,27 @@ pub async fn run(
         .map(|(e, _)| e)
         .collect();
     Ok(totals)
+}
+
+/// Reads every file of one sidecar against its record.
+async fn check_sidecar(store: &dyn ArchiveStore, copy: &str) -> Finding {
+    let dir = crate::sidecar::dir(copy);
+    let (status, detail) = match crate::sidecar::check(store, copy).await {
+        Ok(Some(problems)) if problems.is_empty() => (
+            Status::SidecarGood,
+            "every file holds its recorded bytes".into(),
+        ),
+        Ok(Some(problems)) => (Status::SidecarChanged, problems.join("; ")),
+        Ok(None) => (Status::SidecarChanged, "its record is gone".into()),
+        Err(e) => (Status::SidecarChanged, format!("cannot be checked: {e}")),
+    };
+    Finding {
+        entry: entry_of(copy),
+        key: dir,
+        status,
+        bytes: 0,
+        detail,
+    }
 }
 
 async fn check_recorded(

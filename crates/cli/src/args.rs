@@ -86,6 +86,10 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Write one entry's original to a file: from Kaltura, or from the archive when replaced.
     Download(DownloadArgs),
+    /// List everything in the archive from the store alone (no Kaltura needed): one row per
+    /// copy with its entry's name, owner, date, categories, size and captions, from the
+    /// sidecars; filters by owner, category, name and creation date; the total on stderr.
+    Catalog(CatalogArgs),
     /// Prove every copy in the store against its record (the stored checksum of its pinned
     /// version; with --read-data, the bytes read and hashed wherever they can be read now);
     /// report corrupt, missing, unrecorded copies and entries AT RISK; exit 1 on any bad copy.
@@ -200,6 +204,10 @@ pub struct RunArgs {
     /// INTELLIGENT_TIERING.
     #[arg(long, env = "STORAGE_CLASS", default_value = "GLACIER")]
     pub storage_class: String,
+    /// Storage class of sidecars (metadata, captions, thumbnail beside each copy): one that
+    /// reads without a thaw, so the catalog never waits.
+    #[arg(long, env = "SIDECAR_STORAGE_CLASS", default_value = "STANDARD_IA")]
+    pub sidecar_class: String,
     /// Glacier restore tier: bulk, standard or expedited (not for DEEP_ARCHIVE).
     #[arg(long, env = "RESTORE_TIER", default_value = "bulk")]
     pub restore_tier: String,
@@ -337,6 +345,35 @@ pub struct ExplainArgs {
     pub notice_days: Option<u32>,
 }
 
+/// `catalog`.
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// The archive.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Only copies of entries owned by this user (repeatable).
+    #[arg(long)]
+    pub owner: Vec<String>,
+    /// Only entries in this category or below it (full name, e.g. Courses>PHY101; repeatable).
+    #[arg(long)]
+    pub category: Vec<String>,
+    /// Only entries whose name contains this text (any case).
+    #[arg(long, value_name = "TEXT")]
+    pub name_contains: Option<String>,
+    /// Only entries created on or after this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE")]
+    pub created_from: Option<String>,
+    /// Only entries created before this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_name = "DATE")]
+    pub created_to: Option<String>,
+    /// Sidecars read at once.
+    #[arg(long, env = "JOBS", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
+    /// Format of the rows on stdout.
+    #[arg(long, value_enum, default_value = "tsv")]
+    pub format: Format,
+}
+
 /// `verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -373,6 +410,13 @@ pub struct DownloadArgs {
     /// Placeholder video in use [default: the built-in one].
     #[arg(long, env = "PLACEHOLDER_VIDEO")]
     pub placeholder: Option<PathBuf>,
+    /// When the copy needs a thaw (GLACIER, DEEP_ARCHIVE), request one; run again once it is
+    /// readable.
+    #[arg(long)]
+    pub request_thaw: bool,
+    /// Glacier restore tier of a thaw: bulk, standard or expedited.
+    #[arg(long, env = "RESTORE_TIER", default_value = "bulk")]
+    pub restore_tier: String,
 }
 
 /// `check`.

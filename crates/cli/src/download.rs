@@ -1,8 +1,11 @@
 //! `download --id`: the original, from Kaltura while it is there, else from its archive copy
-//! (read against its record).
+//! (read against its record) — also when Kaltura cannot be reached or no longer has the entry.
+//! A copy that needs a thaw is named, and with `--request-thaw` one is requested.
 
 use std::io::Write;
 
+use archiver::copies::ArchiveCopy;
+use archiver::store::{ArchiveStore, RestoreStatus, RestoreTier};
 use kaltura::EntryId;
 
 use crate::args::{DownloadArgs, KalturaArgs};
@@ -24,41 +27,43 @@ pub async fn download(k: &KalturaArgs, a: &DownloadArgs) -> Result<i32, Failure>
         3.0,
         archiver::time::now(),
     );
-    let d = diagnose_one(&kaltura, &o.ctx, &a.entry_id).await?;
-    let id: &EntryId = &d.entry.id;
-    let real = d
-        .original
-        .as_ref()
-        .filter(|o| o.is_ready() && !d.placeholder);
-    let (mut body, ext, source): (kaltura::ByteStream, String, String) =
-        match (real, &d.restore_from) {
-            (Some(o), _) => (
-                kaltura
-                    .client
-                    .download_flavor(o, o.exact_bytes())
-                    .await
-                    .map_err(|e| kaltura.fail(&e))?,
-                o.file_ext.clone(),
-                format!("Kaltura flavor {} v{}", o.id.0, o.version),
-            ),
-            (None, Some(c)) => (
-                match &c.record {
-                    Some(rec) => archiver::proof::read(store.as_ref(), rec).await?,
-                    None => store.get(&c.key).await?,
-                },
-                c.record
-                    .as_ref()
-                    .map(|r| r.file_ext.clone())
-                    .unwrap_or_default(),
-                format!("archive copy {} in {store}", c.key),
-            ),
-            (None, None) => {
-                return Err(Failure::NotFound(format!(
-                    "entry {} has no original in Kaltura and no archive copy",
-                    id.0
-                )))
-            }
-        };
+    let id: &EntryId = &a.entry_id;
+    let d = match diagnose_one(&kaltura, &o.ctx, id).await {
+        Ok(d) => Some(d),
+        // Kaltura is down, or the entry was deleted there: the archive alone answers.
+        Err(f @ (Failure::Kaltura(_) | Failure::NotFound(_))) => {
+            eprintln!("{}; looking in the archive alone", f.message());
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let real = d.as_ref().and_then(|d| {
+        d.original
+            .as_ref()
+            .filter(|o| o.is_ready() && !d.placeholder)
+    });
+    let (mut body, ext, source): (kaltura::ByteStream, String, String) = match (real, &d) {
+        (Some(o), _) => (
+            kaltura
+                .client
+                .download_flavor(o, o.exact_bytes())
+                .await
+                .map_err(|e| kaltura.fail(&e))?,
+            o.file_ext.clone(),
+            format!("Kaltura flavor {} v{}", o.id.0, o.version),
+        ),
+        (None, Some(d)) => from_archive(store.as_ref(), id, d.restore_from.as_ref(), a).await?,
+        (None, None) => {
+            let copies = archiver::copies::Copies::load(
+                store.as_ref(),
+                &id.0,
+                archiver::proof::Depth::Quick,
+                &o.ctx.placeholders,
+            )
+            .await?;
+            from_archive(store.as_ref(), id, copies.restore_source(), a).await?
+        }
+    };
     let ext = if ext.is_empty() {
         "mp4".to_string()
     } else {
@@ -110,6 +115,58 @@ pub async fn download(k: &KalturaArgs, a: &DownloadArgs) -> Result<i32, Failure>
     };
     eprintln!("wrote {} ({n} bytes) from {source}", path.display());
     Ok(exit::SUCCESS)
+}
+
+/// The bytes of an archive copy (read against its record), its extension and its name; a copy
+/// that needs a thaw is an error that says so (and requests one with `--request-thaw`).
+async fn from_archive(
+    store: &dyn ArchiveStore,
+    id: &EntryId,
+    copy: Option<&ArchiveCopy>,
+    a: &DownloadArgs,
+) -> Result<(kaltura::ByteStream, String, String), Failure> {
+    let Some(c) = copy else {
+        return Err(Failure::NotFound(format!(
+            "entry {} has no original in Kaltura and no archive copy in {store}",
+            id.0
+        )));
+    };
+    if let Some(info) = c
+        .info
+        .as_ref()
+        .filter(|i| matches!(i.restore, RestoreStatus::Frozen | RestoreStatus::Thawing))
+    {
+        let class = info.storage_class.as_str();
+        if info.restore == RestoreStatus::Thawing {
+            return Err(Failure::Failed(format!(
+                "the copy {} ({class}) is being thawed; run download again once it is readable",
+                c.key
+            )));
+        }
+        if !a.request_thaw {
+            return Err(Failure::Failed(format!(
+                "the copy {} is in {class} and needs a thaw first: run again with --request-thaw (then again once it is readable)",
+                c.key
+            )));
+        }
+        let tier = RestoreTier::parse(&a.restore_tier)?;
+        store.restore(&c.key, tier, 7).await?;
+        return Err(Failure::Failed(format!(
+            "requested a thaw of {} ({class}, tier {}); run download again once it is readable",
+            c.key,
+            tier.as_str()
+        )));
+    }
+    let body = match &c.record {
+        Some(rec) => archiver::proof::read(store, rec).await?,
+        None => store.get(&c.key).await?,
+    };
+    let ext = c
+        .record
+        .as_ref()
+        .map(|r| r.file_ext.clone())
+        .unwrap_or_default();
+    Ok((body, ext, format!("archive copy {} in {store}", c.key)))
 }
 
 /// Copies the source to `out`; returns the bytes copied.

@@ -89,6 +89,59 @@ fn copy_line(c: &archiver::copies::ArchiveCopy) -> String {
     )
 }
 
+/// `explain` without Kaltura: the entry as its sidecars describe it, and its copies.
+async fn from_archive(ctx: &Ctx, id: &EntryId, why: &str) -> Result<i32, Failure> {
+    let store = ctx.store.as_ref();
+    let metadata = archiver::sidecar::of_entry(store, id).await?;
+    let copies =
+        archiver::copies::Copies::load(store, &id.0, Depth::Prove, &ctx.placeholders).await?;
+    if metadata.is_empty() && copies.is_empty() {
+        return Err(Failure::NotFound(format!(
+            "{why}; and the archive {store} has nothing of entry {}",
+            id.0
+        )));
+    }
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    writeln!(
+        out,
+        "kaltura     {why}: what follows is from the archive alone"
+    )?;
+    match metadata.last() {
+        Some(m) => {
+            writeln!(out, "entry       {} — {:?}", m.id, m.name)?;
+            writeln!(
+                out,
+                "created     {}   last played {}   plays {}   owner {}",
+                date(m.created_at),
+                m.last_played_at.map_or("never".into(), date),
+                m.plays,
+                m.owner
+            )?;
+            writeln!(out, "categories  {}", m.categories.join(", "))?;
+            let langs: Vec<&str> = m.captions.iter().map(|c| c.language.as_str()).collect();
+            writeln!(
+                out,
+                "captions    {}",
+                if langs.is_empty() {
+                    "none".into()
+                } else {
+                    langs.join(", ")
+                }
+            )?;
+        }
+        None => writeln!(
+            out,
+            "entry       {} — no sidecar (repair writes one while Kaltura has the entry)",
+            id.0
+        )?,
+    }
+    for c in &copies.list {
+        writeln!(out, "archive     {} in {store}: {}", c.key, copy_line(c))?;
+    }
+    out.flush()?;
+    Ok(exit::SUCCESS)
+}
+
 /// `explain ENTRY_ID`.
 pub async fn explain(k: &KalturaArgs, a: &ExplainArgs) -> Result<i32, Failure> {
     let kaltura = connect(k)?;
@@ -98,7 +151,14 @@ pub async fn explain(k: &KalturaArgs, a: &ExplainArgs) -> Result<i32, Failure> {
     let o = looking(&kaltura, store.clone(), placeholders, a.years, now);
     let ctx = &o.ctx;
     let exemptions = crate::open::exemptions(&a.exempt)?;
-    let d = diagnose_one(&kaltura, ctx, &a.entry_id).await?;
+    let d = match diagnose_one(&kaltura, ctx, &a.entry_id).await {
+        Ok(d) => d,
+        // Kaltura is down, or the entry was deleted there: what the archive alone knows.
+        Err(f @ (Failure::Kaltura(_) | Failure::NotFound(_))) => {
+            return from_archive(ctx, &a.entry_id, f.message()).await
+        }
+        Err(e) => return Err(e),
+    };
     let e = &d.entry;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let kind = e.media_type.label().unwrap_or("other");

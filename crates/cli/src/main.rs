@@ -2,6 +2,7 @@
 //! once and exits with a code from [`exit`].
 
 mod args;
+mod catalog;
 mod commands;
 #[cfg(feature = "demo")]
 mod demo;
@@ -79,6 +80,7 @@ async fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Explain(a) => explain::explain(&cli.kaltura, &a).await,
         Command::Download(a) => download::download(&cli.kaltura, &a).await,
         Command::Verify(a) => verify::verify(&cli.kaltura, &a).await,
+        Command::Catalog(a) => catalog::catalog(&a).await,
         Command::Run(a) => scheduled::run(&cli.kaltura, &a).await,
         #[cfg(feature = "demo")]
         Command::Demo(a) => demo::demo(&a).await,

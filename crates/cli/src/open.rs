@@ -78,6 +78,15 @@ fn settings(r: &RunArgs) -> Result<Settings, Failure> {
         jobs: usize::from(r.jobs),
         years: r.years,
         storage_class: StorageClass::parse(&r.storage_class)?,
+        sidecar_class: match StorageClass::parse(&r.sidecar_class)? {
+            c if c.needs_restore() => {
+                return Err(Failure::Usage(format!(
+                    "SIDECAR_STORAGE_CLASS / --sidecar-class {} needs a thaw to read; choose STANDARD, STANDARD_IA, GLACIER_IR or INTELLIGENT_TIERING",
+                    c.as_str()
+                )))
+            }
+            c => c,
+        },
         restore_tier: RestoreTier::parse(&r.restore_tier)?,
         restore_days: r.restore_days,
         wait: Duration::from_secs_f64(r.wait_minutes * 60.0),

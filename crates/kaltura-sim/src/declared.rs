@@ -18,6 +18,8 @@ pub fn fields(object_type: &str) -> Option<&'static [&'static str]> {
         "KalturaSessionInfo" => &["ks", "sessionType", "partnerId", "userId", "expiry", "privileges"],
         "KalturaUser" => &["id", "partnerId", "screenName", "fullName", "email", "country", "state", "city", "zip", "thumbnailUrl", "description", "tags", "adminTags", "status", "createdAt", "updatedAt", "partnerData", "indexedPartnerDataInt", "indexedPartnerDataString", "storageSize", "language", "lastLoginTime", "statusUpdatedAt", "deletedAt", "allowedPartnerIds", "allowedPartnerPackages", "userMode", "capabilities", "type", "dateOfBirth", "gender", "isAdmin", "isGuest", "roleIds", "roleNames", "isAccountOwner", "password", "firstName", "lastName", "loginEnabled", "registrationInfo", "attendanceInfo", "title", "company", "ksPrivileges", "encryptedSeed", "isSsoExcluded", "externalId"],
         "KalturaUserListResponse" => &["totalCount", "objects"],
+        "KalturaCaptionAsset" => &["id", "entryId", "partnerId", "version", "size", "tags", "fileExt", "createdAt", "updatedAt", "deletedAt", "description", "partnerData", "partnerDescription", "actualSourceAssetParamsIds", "sizeInBytes", "captionParamsId", "language", "languageCode", "isDefault", "label", "format", "source", "status", "parentId", "accuracy", "displayOnPlayer", "associatedTranscriptIds", "usage"],
+        "KalturaCaptionAssetListResponse" => &["totalCount", "objects"],
         "KalturaESearchEntryResponse" => &["totalCount", "objects", "aggregations"],
         "KalturaESearchEntryResult" => &["highlight", "itemsData", "object"],
         _ => return None,

@@ -118,6 +118,14 @@ pub mod codes {
             &[("ENUM_VAL", value), ("PARAM_NAME", param), ("ENUM_TYPE", enum_type)],
         )
     }
+    /// `CAPTION_ASSET_ID_NOT_FOUND`: a caption asset the partner does not have.
+    pub fn caption_asset_id_not_found(id: &str) -> ApiError {
+        ApiError::new(
+            "CAPTION_ASSET_ID_NOT_FOUND",
+            "Caption asset id \"@ID@\" not found",
+            &[("ID", id)],
+        )
+    }
     /// `INVALID_USER_ID`: `user.get` of a user the partner does not have.
     pub fn invalid_user_id() -> ApiError {
         ApiError::new("INVALID_USER_ID", "Invalid user id", &[])

@@ -34,6 +34,8 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/api_v3/", any(api_handler))
         .route("/api_v3/{*path}", any(api_handler))
         .route("/p/{pid}/sp/{sp}/serveFlavor/{*rest}", get(download))
+        .route("/p/{pid}/sp/{sp}/serveCaption/{*rest}", get(serve_caption))
+        .route("/p/{pid}/sp/{sp}/thumbnail/{*rest}", get(serve_thumbnail))
         .merge(crate::control::routes())
         .fallback(|| async {
             (
@@ -170,6 +172,63 @@ fn respond(status: StatusCode, content_type: &'static str, body: String) -> Resp
     r.headers_mut()
         .insert("x-me", HeaderValue::from_static("kaltura-sim"));
     r
+}
+
+/// The value after `name` in a path of `name/value` pairs.
+fn path_value(rest: &str, name: &str) -> Option<String> {
+    let segs: Vec<&str> = rest.split('/').collect();
+    segs.windows(2)
+        .find(|w| w[0] == name)
+        .map(|w| w[1].to_string())
+}
+
+/// A caption file, as `caption_captionasset.getUrl` points to it.
+async fn serve_caption(
+    State(sim): State<Arc<Sim>>,
+    Path((_pid, _sp, rest)): Path<(String, String, String)>,
+) -> Response {
+    sim.count("servecaption");
+    let found = {
+        let w = sim.world.lock().expect("world lock");
+        path_value(&rest, "captionAssetId").and_then(|id| crate::api::caption::find(&w, &id))
+    };
+    match found {
+        Some(c) => respond(
+            StatusCode::OK,
+            "text/plain; charset=utf-8",
+            crate::api::caption::content(&c),
+        ),
+        None => respond(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "404 Not Found\n".into(),
+        ),
+    }
+}
+
+/// An entry's thumbnail (`thumbnailUrl`): a small JPEG naming the entry.
+async fn serve_thumbnail(
+    State(sim): State<Arc<Sim>>,
+    Path((_pid, _sp, rest)): Path<(String, String, String)>,
+) -> Response {
+    sim.count("servethumbnail");
+    let id = path_value(&rest, "entry_id").filter(|id| {
+        let w = sim.world.lock().expect("world lock");
+        w.entry_index.contains_key(id)
+    });
+    match id {
+        Some(id) => {
+            let mut r = Response::new(Body::from(crate::api::caption::thumbnail(&id)));
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+            r
+        }
+        None => respond(
+            StatusCode::NOT_FOUND,
+            "text/plain",
+            "404 Not Found\n".into(),
+        ),
+    }
 }
 
 /// A response whose body fails at once: the client sees the connection cut.

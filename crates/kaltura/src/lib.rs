@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod captions;
 pub mod client;
 pub mod codes;
 pub mod content;
@@ -25,6 +26,7 @@ pub mod models;
 pub mod retry;
 pub mod users;
 
+pub use captions::CaptionAsset;
 pub use client::{Client, ClientBuilder, Idempotence};
 pub use codes::{EntryStatus, FlavorStatus, MediaType, ReplacementStatus};
 pub use content::ByteStream;

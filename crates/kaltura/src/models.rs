@@ -146,6 +146,12 @@ pub struct MediaEntry {
     /// Name.
     #[serde(default, deserialize_with = "lenient::string")]
     pub name: String,
+    /// Description.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub description: String,
+    /// Where Kaltura serves the default thumbnail.
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub thumbnail_url: String,
     /// Status.
     pub status: EntryStatus,
     /// Video, audio, image, …

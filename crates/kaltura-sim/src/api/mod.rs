@@ -1,6 +1,7 @@
 //! Action dispatch: one handler module per Kaltura service, the KS gate, injected API faults, and
 //! multirequest (kaltura-api.md §2.5).
 
+pub mod caption;
 pub mod esearch;
 pub mod flavor;
 pub mod media;
@@ -49,6 +50,7 @@ const ACTIONS: &[(&str, &[&str])] = &[
     ),
     ("uploadtoken", &["add", "upload", "get", "list", "delete"]),
     ("user", &["get", "list"]),
+    ("caption_captionasset", &["list", "get", "geturl"]),
     ("elasticsearch_esearch", &["searchentry"]),
     ("system", &["ping", "gettime"]),
 ];
@@ -95,6 +97,9 @@ pub async fn execute(sim: &Arc<Sim>, service: &str, action: &str, params: Params
         ("session", "end") => session::end(&mut w, &ks),
         ("system", "ping") => Ok(Value::Bool(true)),
         ("system", "gettime") => Ok(Value::from(w.now())),
+        ("caption_captionasset", "list") => caption::list(&w, p),
+        ("caption_captionasset", "get") => caption::get(&w, p),
+        ("caption_captionasset", "geturl") => caption::get_url(&w, p),
         ("media" | "baseentry", "get") => media::get(&w, p),
         ("media" | "baseentry", "list") => media::list(&w, p).and_then(|mut v| {
             if let Some(Value::Object(profile)) = p.get("responseProfile") {
