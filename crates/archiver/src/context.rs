@@ -110,7 +110,31 @@ pub struct Ctx {
     pub now: i64,
     /// Download URLs fetched ahead for a page of entries, used once each.
     pub urls: UrlCache,
+    /// Caption assets (with their URLs) fetched ahead for a page of entries, used once each.
+    pub captions: CaptionCache,
     mode: Mode,
+}
+
+/// The captions of a page's entries, listed in one call and their URLs in one multirequest per
+/// 100, so a sidecar asks Kaltura nothing of its own.
+#[derive(Debug, Default)]
+pub struct CaptionCache(
+    std::sync::Mutex<std::collections::HashMap<EntryId, Vec<(kaltura::CaptionAsset, String)>>>,
+);
+
+impl CaptionCache {
+    /// Remembers the captions of entries (an entry without any gets an empty list).
+    pub fn put(
+        &self,
+        captions: impl IntoIterator<Item = (EntryId, Vec<(kaltura::CaptionAsset, String)>)>,
+    ) {
+        self.0.lock().expect("caption cache").extend(captions);
+    }
+
+    /// Takes an entry's captions with their URLs, if they were fetched.
+    pub fn take(&self, id: &EntryId) -> Option<Vec<(kaltura::CaptionAsset, String)>> {
+        self.0.lock().expect("caption cache").remove(id)
+    }
 }
 
 /// Download URLs fetched in one batch per page, so archiving an entry needs no `getUrl` call.
@@ -177,6 +201,7 @@ impl Ctx {
             now: journal.started(),
             journal,
             urls: UrlCache::default(),
+            captions: CaptionCache::default(),
             mode,
         }
     }

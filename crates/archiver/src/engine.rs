@@ -172,6 +172,15 @@ async fn prefetch_urls(ctx: &Ctx, page: &crate::selection::Page, entries: &[&Med
             tracing::info!(error = %e, "could not fetch download URLs ahead; each download asks")
         }
     }
+    let archiving: Vec<EntryId> = entries
+        .iter()
+        .filter(|e| !e.has_tag(crate::tags::ARCHIVED) && !e.has_tag(crate::tags::REPLACED))
+        .map(|e| e.id.clone())
+        .collect();
+    match crate::sidecar::captions_with_urls(&ctx.client, &archiving).await {
+        Ok(captions) => ctx.captions.put(captions),
+        Err(e) => tracing::info!(error = %e, "could not list captions ahead; each sidecar asks"),
+    }
 }
 
 fn emit(

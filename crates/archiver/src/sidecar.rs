@@ -170,6 +170,42 @@ pub struct Subject<'a> {
     pub stored: Option<(u64, StorageClass)>,
 }
 
+/// The ready captions of these entries with their URLs: one `caption_captionAsset.list` per
+/// 500 entries and one multirequest of `getUrl` per 100 captions. Every entry asked is in the
+/// answer, with an empty list when it has no captions.
+pub async fn captions_with_urls(
+    client: &kaltura::Client,
+    ids: &[EntryId],
+) -> Result<Vec<(EntryId, Vec<(kaltura::CaptionAsset, String)>)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let assets: Vec<kaltura::CaptionAsset> = client
+        .captions_of(ids)
+        .await?
+        .into_iter()
+        .filter(|c| c.status == 2)
+        .collect();
+    let asked: Vec<&str> = assets.iter().map(|c| c.id.as_str()).collect();
+    let urls: std::collections::HashMap<String, String> = client
+        .asset_urls("caption_captionAsset", &asked)
+        .await?
+        .into_iter()
+        .collect();
+    let mut by_entry: std::collections::HashMap<EntryId, Vec<(kaltura::CaptionAsset, String)>> =
+        ids.iter().map(|i| (i.clone(), Vec::new())).collect();
+    for c in assets {
+        let url = match urls.get(&c.id) {
+            Some(u) => u.clone(),
+            None => client.caption_url(&c.id).await?,
+        };
+        if let Some(list) = by_entry.get_mut(&EntryId(c.entry_id.clone())) {
+            list.push((c, url));
+        }
+    }
+    Ok(by_entry.into_iter().collect())
+}
+
 /// Whether the copy at `copy_key` has a sidecar (its record).
 pub async fn exists(store: &dyn ArchiveStore, copy_key: &str) -> Result<bool> {
     Ok(store.head(&key(copy_key, RECORD)?).await?.is_some())
@@ -194,16 +230,16 @@ pub async fn write(ctx: &Ctx, entry: &MediaEntry, subject: &Subject<'_>) -> Resu
     };
     let mut files = Vec::new();
     let mut captions = Vec::new();
-    let assets = ctx
-        .client
-        .captions_of(std::slice::from_ref(&entry.id))
-        .await?;
-    for c in assets
-        .iter()
-        .filter(|c| c.status == 2 && c.entry_id == entry.id.0)
-    {
-        let url = ctx.client.caption_url(&c.id).await?;
-        let bytes = ctx.client.fetch_small(&url, "caption download").await?;
+    let assets = match ctx.captions.take(&entry.id) {
+        Some(fetched) => fetched,
+        None => captions_with_urls(&ctx.client, std::slice::from_ref(&entry.id))
+            .await?
+            .into_iter()
+            .flat_map(|(_, c)| c)
+            .collect(),
+    };
+    for (c, url) in &assets {
+        let bytes = ctx.client.fetch_small(url, "caption download").await?;
         let ext = if c.file_ext.is_empty() {
             "txt"
         } else {

@@ -52,20 +52,31 @@ impl Client {
     /// Download URLs of many flavors in one `multirequest` per 100 flavors; flavors whose URL
     /// could not be had are left out (their download asks again).
     pub async fn flavor_urls(&self, ids: &[FlavorId]) -> Result<Vec<(FlavorId, String)>> {
+        let raw: Vec<&str> = ids.iter().map(|i| i.0.as_str()).collect();
+        let urls = self.asset_urls("flavorAsset", &raw).await?;
+        Ok(urls
+            .into_iter()
+            .map(|(id, url)| (FlavorId(id), url))
+            .collect())
+    }
+
+    /// `getUrl` of many assets of one service (`flavorAsset`, `caption_captionAsset`) in one
+    /// `multirequest` per 100; assets whose URL could not be had are left out.
+    pub async fn asset_urls(&self, service: &str, ids: &[&str]) -> Result<Vec<(String, String)>> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(100) {
             let mut p = Map::new();
             for (i, id) in chunk.iter().enumerate() {
                 p.insert(
                     i.to_string(),
-                    json!({"service": "flavorAsset", "action": "getUrl", "id": id.0}),
+                    json!({"service": service, "action": "getUrl", "id": id}),
                 );
             }
             let v = self.call("multirequest", "", p, Idempotence::Safe).await?;
             let results = v.as_array().cloned().unwrap_or_default();
             for (id, r) in chunk.iter().zip(results) {
                 if let Some(url) = r.as_str() {
-                    out.push((id.clone(), url.to_string()));
+                    out.push((id.to_string(), url.to_string()));
                 }
             }
         }

@@ -198,6 +198,50 @@ fn sweep(root: &Path) -> std::io::Result<usize> {
     Ok(removed)
 }
 
+/// Every key under `prefix`, sorted: a walk of the folder the prefix names.
+fn walk(root: &Path, prefix: &str) -> std::io::Result<Vec<ObjectKey>> {
+    let start = match prefix.rsplit_once('/') {
+        Some((dir, _)) if !dir.is_empty() => root.join(dir),
+        _ => root.to_path_buf(),
+    };
+    let mut out = Vec::new();
+    let mut dirs = vec![start];
+    while let Some(dir) = dirs.pop() {
+        let rd = match std::fs::read_dir(&dir) {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in rd.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with(TMP_PREFIX) || name.ends_with(META_SUFFIX) {
+                continue;
+            }
+            let p = entry.path();
+            if entry
+                .file_type()
+                .map(|t| t.is_dir())
+                .unwrap_or_else(|_| p.is_dir())
+            {
+                dirs.push(p);
+                continue;
+            }
+            let rel = p
+                .strip_prefix(root)
+                .unwrap_or(&p)
+                .to_string_lossy()
+                .replace('\\', "/");
+            if rel.starts_with(prefix) {
+                if let Ok(k) = ObjectKey::new(rel) {
+                    out.push(k);
+                }
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// Writes a whole small file and syncs it, reporting every write error.
 async fn write_synced(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let mut f = tokio::fs::File::create(path).await?;
@@ -335,8 +379,10 @@ impl ArchiveStore for LocalStore {
         let file = tokio::fs::File::open(self.path(key))
             .await
             .map_err(self.io("open", key))?;
-        let stream = futures_util::stream::try_unfold(file, |mut f| async move {
-            let mut buf = vec![0u8; READ_CHUNK];
+        // A small object (a record, a sidecar) gets a buffer of its own size, not a chunk.
+        let chunk = READ_CHUNK.min(usize::try_from(info.size).unwrap_or(READ_CHUNK).max(1) + 1);
+        let stream = futures_util::stream::try_unfold(file, move |mut f| async move {
+            let mut buf = vec![0u8; chunk];
             let n = f.read(&mut buf).await?;
             if n == 0 {
                 return Ok(None);
@@ -392,45 +438,68 @@ impl ArchiveStore for LocalStore {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectKey>> {
-        let mut out = Vec::new();
-        let mut dirs = vec![self.root.clone()];
-        while let Some(dir) = dirs.pop() {
-            let mut rd = match tokio::fs::read_dir(&dir).await {
-                Ok(r) => r,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => {
-                    return Err(Error::Backend {
-                        store: self.to_string(),
-                        op: "list",
-                        key: prefix.into(),
-                        detail: e.to_string(),
-                    })
-                }
-            };
-            while let Ok(Some(entry)) = rd.next_entry().await {
-                let p = entry.path();
-                let name = entry.file_name().to_string_lossy().to_string();
-                if name.starts_with(TMP_PREFIX) || name.ends_with(META_SUFFIX) {
-                    continue;
-                }
-                if p.is_dir() {
-                    dirs.push(p);
-                    continue;
-                }
-                let rel = p
-                    .strip_prefix(&self.root)
-                    .unwrap_or(&p)
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                if rel.starts_with(prefix) {
-                    if let Ok(k) = ObjectKey::new(rel) {
-                        out.push(k);
-                    }
-                }
+        // The whole walk on one blocking thread (one hand-over, not one per directory entry),
+        // and only under the folder the prefix names (`sidecars/` does not read the journals).
+        let root = self.root.clone();
+        let prefix_owned = prefix.to_string();
+        let walked = tokio::task::spawn_blocking(move || walk(&root, &prefix_owned))
+            .await
+            .map_err(std::io::Error::other);
+        match walked.and_then(|r| r) {
+            Ok(keys) => Ok(keys),
+            Err(e) => Err(Error::Backend {
+                store: self.to_string(),
+                op: "list",
+                key: prefix.into(),
+                detail: e.to_string(),
+            }),
+        }
+    }
+
+    async fn read_small(&self, key: &ObjectKey) -> Result<Bytes> {
+        // One blocking step: the file, its metadata, and the check of the one against the other.
+        let (path, meta_path) = (self.path(key), self.meta_path(key));
+        let read =
+            tokio::task::spawn_blocking(move || -> std::io::Result<(Vec<u8>, Option<MetaFile>)> {
+                let data = std::fs::read(&path)?;
+                let meta = match std::fs::read(&meta_path) {
+                    Ok(b) => serde_json::from_slice::<MetaFile>(&b).ok(),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(e) => return Err(e),
+                };
+                Ok((data, meta))
+            })
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|r| r);
+        let (data, meta) = match read {
+            Ok(r) => r,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound {
+                    store: self.to_string(),
+                    key: key.to_string(),
+                })
+            }
+            Err(e) => return Err(self.io("read", key)(e)),
+        };
+        // Metadata that disagrees with the file's length is not trusted (as `head` does).
+        if let Some(m) = meta.filter(|m| m.bytes == data.len() as u64) {
+            let mut crc = Crc64::default();
+            crc.update(&data);
+            if crc.base64() != m.crc64nvme {
+                return Err(Error::Backend {
+                    store: self.to_string(),
+                    op: "read",
+                    key: key.to_string(),
+                    detail: format!(
+                        "the bytes read do not match the stored checksum ({} != {})",
+                        crc.base64(),
+                        m.crc64nvme
+                    ),
+                });
             }
         }
-        out.sort();
-        Ok(out)
+        Ok(Bytes::from(data))
     }
 
     async fn create_if_absent(&self, key: &ObjectKey, body: Bytes) -> Result<bool> {

@@ -402,14 +402,7 @@ pub async fn create_or_confirm(
 
 /// Reads a small object (a record, a lock, a journal) whole.
 pub async fn read_all(store: &dyn ArchiveStore, key: &ObjectKey) -> Result<Bytes> {
-    use futures_util::TryStreamExt;
-    let parts: Vec<Bytes> = store
-        .get(key)
-        .await?
-        .try_collect()
-        .await
-        .map_err(|e| Error::read_failed(store, key, e))?;
-    Ok(Bytes::from(parts.concat()))
+    store.read_small(key).await
 }
 
 /// Reads a small JSON object.
@@ -493,6 +486,19 @@ pub trait ArchiveStore: std::fmt::Debug + std::fmt::Display + Send + Sync {
 
     /// Keys under a prefix.
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectKey>>;
+
+    /// Reads a small object (a record, a sidecar, a journal) whole, checked against its stored
+    /// checksum as [`ArchiveStore::get`] is. A store may do this in fewer steps than a stream.
+    async fn read_small(&self, key: &ObjectKey) -> Result<Bytes> {
+        use futures_util::TryStreamExt;
+        let parts: Vec<Bytes> = self
+            .get(key)
+            .await?
+            .try_collect()
+            .await
+            .map_err(|e| Error::read_failed(&self.to_string(), key, e))?;
+        Ok(Bytes::from(parts.concat()))
+    }
 
     /// Writes a small object only if `key` does not exist; `false` when it already did
     /// (locks, journals). Loses cleanly to a concurrent writer.
