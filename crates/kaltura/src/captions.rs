@@ -7,8 +7,8 @@ use serde_json::{json, Map};
 
 use crate::client::{Client, Idempotence};
 use crate::error::{Error, Result};
-use crate::media::{decode, MAX_PAGE_SIZE};
-use crate::models::{lenient, EntryId, ListResponse};
+use crate::media::MAX_PAGE_SIZE;
+use crate::models::{lenient, EntryId};
 
 /// Largest caption file or thumbnail fetched (a sidecar, not a recording).
 pub const MAX_SMALL_FILE: usize = 32 << 20;
@@ -53,27 +53,9 @@ impl Client {
         let mut out = Vec::new();
         for chunk in ids.chunks(MAX_PAGE_SIZE as usize) {
             let joined: Vec<&str> = chunk.iter().map(|i| i.0.as_str()).collect();
-            for page in 1.. {
-                let mut p = Map::new();
-                p.insert(
-                    "filter".into(),
-                    json!({"objectType": "KalturaCaptionAssetFilter", "entryIdIn": joined.join(",")}),
-                );
-                p.insert(
-                    "pager".into(),
-                    json!({"objectType": "KalturaFilterPager", "pageSize": MAX_PAGE_SIZE, "pageIndex": page}),
-                );
-                let r: ListResponse<CaptionAsset> = decode(
-                    "caption_captionAsset.list",
-                    self.call("caption_captionAsset", "list", p, Idempotence::Safe)
-                        .await?,
-                )?;
-                let n = r.objects.len();
-                out.extend(r.objects);
-                if n < MAX_PAGE_SIZE as usize {
-                    break;
-                }
-            }
+            let filter =
+                json!({"objectType": "KalturaCaptionAssetFilter", "entryIdIn": joined.join(",")});
+            out.extend(self.list_all("caption_captionAsset", filter).await?);
         }
         Ok(out)
     }

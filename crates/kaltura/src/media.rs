@@ -177,6 +177,34 @@ impl Client {
         )
     }
 
+    /// Every object a `list` of `service` returns for `filter`, page by page (500 each).
+    pub(crate) async fn list_all<T: serde::de::DeserializeOwned>(
+        &self,
+        service: &str,
+        filter: Value,
+    ) -> Result<Vec<T>> {
+        let action = format!("{service}.list");
+        let mut out = Vec::new();
+        for page in 1.. {
+            let mut p = Map::new();
+            p.insert("filter".into(), filter.clone());
+            p.insert(
+                "pager".into(),
+                json!({"objectType": "KalturaFilterPager", "pageSize": MAX_PAGE_SIZE, "pageIndex": page}),
+            );
+            let r: ListResponse<T> = decode(
+                &action,
+                self.call(service, "list", p, Idempotence::Safe).await?,
+            )?;
+            let n = r.objects.len();
+            out.extend(r.objects);
+            if n < MAX_PAGE_SIZE as usize {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     /// The flavors of up to 500 entries in as few calls as the pager allows (one call when they
     /// have at most 500 flavors together). With `originals_only`, only source flavors
     /// (`flavorParamsId` 0) are asked for, so a page of 500 entries takes one call.
@@ -193,23 +221,7 @@ impl Client {
             if originals_only {
                 filter["flavorParamsIdEqual"] = json!(0);
             }
-            let mut page = 1u32;
-            loop {
-                let mut p = Map::new();
-                p.insert("filter".into(), filter.clone());
-                p.insert("pager".into(), json!({"objectType": "KalturaFilterPager", "pageSize": MAX_PAGE_SIZE, "pageIndex": page}));
-                let r: ListResponse<FlavorAsset> = decode(
-                    "flavorAsset.list",
-                    self.call("flavorAsset", "list", p, Idempotence::Safe)
-                        .await?,
-                )?;
-                let n = r.objects.len();
-                out.extend(r.objects);
-                if n < MAX_PAGE_SIZE as usize {
-                    break;
-                }
-                page += 1;
-            }
+            out.extend(self.list_all("flavorAsset", filter).await?);
         }
         Ok(out)
     }
