@@ -73,7 +73,7 @@ async fn copy_and_tag(ctx: &Ctx, d: &Diagnosis) -> Outcome {
             failpoint::hit("archive.after-tag");
             Outcome::Done(format!("archived to {key}; {sidecar}"))
         }
-        Err(e) => Outcome::Failed(e.to_string()),
+        Err(e) => ctx.failed(&d.entry.id, &e),
     }
 }
 
@@ -181,6 +181,13 @@ async fn put_and_record(
         format!("copied to {key}, but its record could not be written (the entry stays untagged)")
     })?;
     failpoint::hit("archive.after-record");
+    ctx.facts.note(id, |f| {
+        f.key = Some(record.key.clone());
+        f.bytes = Some(record.bytes);
+        f.flavor_id = Some(record.flavor_id.clone());
+        f.flavor_version = Some(record.flavor_version);
+        f.storage_class = Some(record.storage_class.clone());
+    });
     ctx.journal.record(
         &id.0,
         "verified",

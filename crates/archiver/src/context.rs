@@ -112,6 +112,8 @@ pub struct Ctx {
     pub urls: UrlCache,
     /// Caption assets (with their URLs) fetched ahead for a page of entries, used once each.
     pub captions: CaptionCache,
+    /// Facts of each entry's work, for the rows machines read.
+    pub facts: crate::outcome::FactSheet,
     mode: Mode,
 }
 
@@ -202,6 +204,7 @@ impl Ctx {
             journal,
             urls: UrlCache::default(),
             captions: CaptionCache::default(),
+            facts: Default::default(),
             mode,
         }
     }
@@ -244,6 +247,13 @@ impl Ctx {
         };
         self.journal.record(&entry.0, action, result);
         r.map(Gated::Done)
+    }
+
+    /// A failed outcome for `entry`, its error's kind noted among its facts.
+    pub fn failed(&self, entry: &EntryId, e: &crate::error::Error) -> crate::outcome::Outcome {
+        let kind = e.kind().name();
+        self.facts.note(entry, |f| f.error_kind = Some(kind));
+        crate::outcome::Outcome::Failed(e.to_string())
     }
 
     /// Sets or clears one tag, keeping the others (read from `entry`).

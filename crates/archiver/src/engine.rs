@@ -47,12 +47,18 @@ impl Command {
 /// One entry's result, as reported.
 #[derive(Debug, Clone)]
 pub struct Report {
+    /// The command that produced it.
+    pub command: Command,
     /// The entry.
     pub entry: EntryId,
     /// Its state before the command.
     pub state: String,
     /// What happened.
     pub outcome: Outcome,
+    /// Its facts, for machines.
+    pub facts: crate::outcome::Facts,
+    /// Seconds from the start of its work to its outcome (conversions waited for included).
+    pub seconds: f64,
 }
 
 /// Runs `command` over every entry `walker` yields; `report` sees each result as it comes.
@@ -60,7 +66,7 @@ pub async fn run(
     ctx: Arc<Ctx>,
     mut walker: Walker,
     command: Command,
-    mut report: impl FnMut(&Report),
+    report: impl FnMut(&Report),
 ) -> Result<Summary, SelectionError> {
     let (tx, rx) = tokio::sync::mpsc::channel::<(MediaEntry, Option<FlavorAsset>)>(1000);
     // Pages are fetched while earlier entries are worked on.
@@ -90,17 +96,30 @@ pub async fn run(
         rx.recv().await.map(|item| (item, rx))
     });
     let jobs = ctx.settings.jobs.max(1);
+    // When each entry's work began, for its row's seconds.
+    let starts: Arc<std::sync::Mutex<HashMap<EntryId, Instant>>> = Arc::default();
     let results = entries
         .map(|(entry, original)| {
             let ctx = ctx.clone();
+            let starts = starts.clone();
             async move {
+                starts
+                    .lock()
+                    .expect("starts")
+                    .insert(entry.id.clone(), Instant::now());
                 let (state, step) = one(&ctx, command, &entry, original.as_ref()).await;
                 (entry, state, step)
             }
         })
         .buffer_unordered(jobs);
     let mut results = std::pin::pin!(results);
-    let mut summary = Summary::default();
+    let mut out = Emit {
+        ctx: &ctx,
+        command,
+        starts: &starts,
+        summary: Summary::default(),
+        report,
+    };
     let mut pending = Vec::new();
     // Owners told after the walk, one notice each: who must hear before archiving, and whose
     // restore completed (with notices on).
@@ -113,9 +132,7 @@ pub async fn run(
             Step::Finished(o @ Outcome::Done(_)) if tell_restored => {
                 restored.push((entry, state, o))
             }
-            Step::Finished(outcome) => {
-                emit(&ctx, &mut summary, &mut report, entry.id, state, outcome)
-            }
+            Step::Finished(outcome) => out.emit(entry.id, state, outcome),
             Step::Pending(p) => {
                 if tell_restored {
                     converting.insert(entry.id.clone(), entry);
@@ -131,21 +148,21 @@ pub async fn run(
     }
     if !to_tell.is_empty() {
         for (entry, state, outcome) in notice::tell_owners(&ctx, to_tell).await {
-            emit(&ctx, &mut summary, &mut report, entry, state, outcome);
+            out.emit(entry, state, outcome);
         }
     }
     for (p, state, outcome) in settle(&ctx, pending).await {
         match converting.remove(&p.entry) {
             Some(e) if matches!(outcome, Outcome::Done(_)) => restored.push((e, state, outcome)),
-            _ => emit(&ctx, &mut summary, &mut report, p.entry, state, outcome),
+            _ => out.emit(p.entry, state, outcome),
         }
     }
     if !restored.is_empty() {
         for (entry, state, outcome) in notice::tell_restored(&ctx, restored).await {
-            emit(&ctx, &mut summary, &mut report, entry, state, outcome);
+            out.emit(entry, state, outcome);
         }
     }
-    Ok(summary)
+    Ok(out.summary)
 }
 
 /// Fetches the download URLs of the page's originals that are not archived yet, in one
@@ -183,25 +200,39 @@ async fn prefetch_urls(ctx: &Ctx, page: &crate::selection::Page, entries: &[&Med
     }
 }
 
-fn emit(
-    ctx: &Ctx,
-    summary: &mut Summary,
-    report: &mut impl FnMut(&Report),
-    entry: EntryId,
-    state: String,
-    outcome: Outcome,
-) {
-    ctx.journal.record(
-        &entry.0,
-        "outcome",
-        serde_json::json!({"state": state, "outcome": outcome.name(), "detail": outcome.detail()}),
-    );
-    summary.add(&outcome);
-    report(&Report {
-        entry,
-        state,
-        outcome,
-    });
+/// Where finished entries go: the journal, the summary and the caller's report.
+struct Emit<'a, R: FnMut(&Report)> {
+    ctx: &'a Ctx,
+    command: Command,
+    starts: &'a std::sync::Mutex<HashMap<EntryId, Instant>>,
+    summary: Summary,
+    report: R,
+}
+
+impl<R: FnMut(&Report)> Emit<'_, R> {
+    fn emit(&mut self, entry: EntryId, state: String, outcome: Outcome) {
+        self.ctx.journal.record(
+            &entry.0,
+            "outcome",
+            serde_json::json!({"state": state, "outcome": outcome.name(), "detail": outcome.detail()}),
+        );
+        self.summary.add(&outcome);
+        let seconds = self
+            .starts
+            .lock()
+            .expect("starts")
+            .remove(&entry)
+            .map_or(0.0, |t| t.elapsed().as_secs_f64());
+        let facts = self.ctx.facts.take(&entry);
+        (self.report)(&Report {
+            command: self.command,
+            entry,
+            state,
+            outcome,
+            facts,
+            seconds,
+        });
+    }
 }
 
 /// Diagnoses one entry and runs the command on it; returns its state before and the step.

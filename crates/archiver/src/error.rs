@@ -63,6 +63,22 @@ pub enum Error {
     },
 }
 
+impl ErrorKind {
+    /// The kind in a word, for machines.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Kaltura => "kaltura",
+            ErrorKind::Store => "store",
+            ErrorKind::Transfer => "transfer",
+            ErrorKind::Refused => "refused",
+            ErrorKind::Inconsistent => "inconsistent",
+            ErrorKind::Invalid => "invalid",
+            ErrorKind::NotFound => "not-found",
+            ErrorKind::Mail => "mail",
+        }
+    }
+}
+
 impl Error {
     /// The kind, looking through context.
     pub fn kind(&self) -> ErrorKind {

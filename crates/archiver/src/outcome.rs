@@ -63,6 +63,69 @@ impl Outcome {
     }
 }
 
+/// The facts of one entry's work, for machines (`--format json`): set where they become
+/// known, `None` where they do not apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Facts {
+    /// Key of the archive copy written, proven or restored from.
+    pub key: Option<String>,
+    /// Its byte count.
+    pub bytes: Option<u64>,
+    /// Flavor id of the original it holds.
+    pub flavor_id: Option<String>,
+    /// That flavor's version.
+    pub flavor_version: Option<i64>,
+    /// Storage class of the copy.
+    pub storage_class: Option<String>,
+    /// What kind of error failed the entry (`kaltura`, `store`, `transfer`, `refused`,
+    /// `inconsistent`, `invalid`, `not-found`, `mail`).
+    pub error_kind: Option<&'static str>,
+}
+
+impl Facts {
+    /// The facts of a copy: its key, size, flavor and class, from its record when it has one.
+    pub fn of_copy(copy: &ArchiveCopy) -> Facts {
+        let r = copy.record.as_ref();
+        Facts {
+            key: Some(copy.key.to_string()),
+            bytes: Some(copy.bytes()),
+            flavor_id: r.map(|r| r.flavor_id.clone()),
+            flavor_version: r.map(|r| r.flavor_version),
+            storage_class: r.map(|r| r.storage_class.clone()).or_else(|| {
+                copy.info
+                    .as_ref()
+                    .map(|i| i.storage_class.as_str().to_string())
+            }),
+            error_kind: None,
+        }
+    }
+}
+
+/// Facts noted per entry while a run works, taken when its row is written.
+#[derive(Debug, Default)]
+pub struct FactSheet(std::sync::Mutex<std::collections::HashMap<EntryId, Facts>>);
+
+impl FactSheet {
+    /// Notes facts of an entry (merged into what was noted before).
+    pub fn note(&self, entry: &EntryId, f: impl FnOnce(&mut Facts)) {
+        f(self
+            .0
+            .lock()
+            .expect("facts")
+            .entry(entry.clone())
+            .or_default());
+    }
+
+    /// Takes an entry's facts.
+    pub fn take(&self, entry: &EntryId) -> Facts {
+        self.0
+            .lock()
+            .expect("facts")
+            .remove(entry)
+            .unwrap_or_default()
+    }
+}
+
 /// Work handed to Kaltura that finishes later (a content replacement converting).
 #[derive(Debug, Clone)]
 pub struct Pending {

@@ -19,6 +19,15 @@ pub enum Placeholder {
     File(std::path::PathBuf),
 }
 
+/// Whether bytes start as a video container Kaltura converts: ISO BMFF (MP4, MOV, M4V: an
+/// `ftyp` box first), WebM/Matroska (EBML magic) or MPEG-TS (sync bytes every 188).
+pub fn looks_like_video(b: &[u8]) -> bool {
+    let bmff = b.len() >= 12 && &b[4..8] == b"ftyp";
+    let ebml = b.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]);
+    let ts = b.len() >= 189 && b[0] == 0x47 && b[188] == 0x47;
+    bmff || ebml || ts
+}
+
 impl Placeholder {
     /// The configured file, or the built-in default.
     pub fn from_setting(path: Option<&Path>) -> Self {
@@ -40,6 +49,12 @@ impl Placeholder {
                 if b.is_empty() {
                     return Err(Error::Invalid(format!(
                         "the placeholder video {} is empty; fix PLACEHOLDER_VIDEO",
+                        p.display()
+                    )));
+                }
+                if !looks_like_video(&b) {
+                    return Err(Error::Invalid(format!(
+                        "the placeholder {} is not a video (not MP4/MOV, WebM/Matroska or MPEG-TS); Kaltura would fail to convert it: fix PLACEHOLDER_VIDEO",
                         p.display()
                     )));
                 }
@@ -178,6 +193,35 @@ impl Placeholders {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_video_containers_look_like_videos() {
+        assert!(looks_like_video(DEFAULT));
+        assert!(looks_like_video(&[0x1A, 0x45, 0xDF, 0xA3, 1, 2]));
+        let mut ts = vec![0u8; 376];
+        ts[0] = 0x47;
+        ts[188] = 0x47;
+        assert!(looks_like_video(&ts));
+        assert!(!looks_like_video(b"%PDF-1.7 not a video at all"));
+        assert!(!looks_like_video(&[
+            0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1
+        ]));
+        let dir = tempfile::tempdir().unwrap();
+        let jpeg = dir.path().join("slide.jpg");
+        std::fs::write(
+            &jpeg,
+            [0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1],
+        )
+        .unwrap();
+        let e = Placeholder::from_setting(Some(&jpeg))
+            .bytes()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("is not a video") && e.contains("PLACEHOLDER_VIDEO"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn built_in_placeholder_is_a_small_mp4() {

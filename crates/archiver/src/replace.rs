@@ -107,11 +107,15 @@ async fn start(ctx: &Ctx, d: &Diagnosis, copy: &ArchiveCopy, what: String) -> St
             copy.key
         ))
         .into(),
-        Ok(Gated::Done(())) => Step::Pending(Pending {
-            entry: id.clone(),
-            kind: PendingKind::Placeholder,
-        }),
-        Err(e) => Outcome::Failed(e.to_string()).into(),
+        Ok(Gated::Done(())) => {
+            let facts = crate::outcome::Facts::of_copy(copy);
+            ctx.facts.note(id, |f| *f = facts);
+            Step::Pending(Pending {
+                entry: id.clone(),
+                kind: PendingKind::Placeholder,
+            })
+        }
+        Err(e) => ctx.failed(id, &e).into(),
     }
 }
 

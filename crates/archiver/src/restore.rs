@@ -137,13 +137,17 @@ async fn upload(ctx: &Ctx, d: &Diagnosis, copy: &ArchiveCopy) -> Step {
         Ok(Gated::Planned) => {
             Outcome::Planned(format!("restore {} ({bytes} bytes) into Kaltura", copy.key)).into()
         }
-        Ok(Gated::Done(())) => Step::Pending(Pending {
-            entry: id.clone(),
-            kind: PendingKind::Restore {
-                copy: Box::new(copy.clone()),
-            },
-        }),
-        Err(e) => Outcome::Failed(e.to_string()).into(),
+        Ok(Gated::Done(())) => {
+            let facts = crate::outcome::Facts::of_copy(copy);
+            ctx.facts.note(id, |f| *f = facts);
+            Step::Pending(Pending {
+                entry: id.clone(),
+                kind: PendingKind::Restore {
+                    copy: Box::new(copy.clone()),
+                },
+            })
+        }
+        Err(e) => ctx.failed(id, &e).into(),
     }
 }
 

@@ -343,6 +343,9 @@ pub struct ExplainArgs {
     /// Notice period in days, to show where the entry stands with its owner's notice.
     #[arg(long, env = "NOTICE_DAYS", value_parser = clap::value_parser!(u32).range(1..=365))]
     pub notice_days: Option<u32>,
+    /// Format: text for a person, or one JSON object.
+    #[arg(long, value_enum, default_value = "tsv")]
+    pub format: Format,
 }
 
 /// `catalog`.
@@ -428,6 +431,9 @@ pub struct CheckArgs {
     /// Placeholder video that replaces archived originals [default: the built-in one].
     #[arg(long, env = "PLACEHOLDER_VIDEO")]
     pub placeholder: Option<PathBuf>,
+    /// Format of the result: text lines, or one JSON object.
+    #[arg(long, value_enum, default_value = "tsv")]
+    pub format: Format,
 }
 
 /// `count`.

@@ -123,31 +123,74 @@ async fn walk(
     Ok(done)
 }
 
-/// `check`.
+/// `check`: Kaltura's login, the archive (a bucket reachable, or a directory that exists and
+/// takes a file), and the placeholder (readable, a video). Each line says ok or what to fix.
 pub async fn check(k: &KalturaArgs, a: &CheckArgs) -> Result<i32, Failure> {
-    let kaltura = connect(k)?;
-    kaltura.client.login().await.map_err(|e| kaltura.fail(&e))?;
-    println!(
-        "kaltura: ok (partner {} at {})",
-        kaltura.partner, kaltura.url
-    );
-    let configured =
-        a.store.archive_dir.is_some() || a.store.bucket.as_deref().is_some_and(|b| !b.is_empty());
-    if configured {
-        let store = crate::open::open_store(&a.store).await?;
-        let what = if a.store.archive_dir.is_some() {
-            "archive"
-        } else {
-            "bucket"
-        };
-        println!("{what}: ok ({store})");
-    } else {
-        println!("bucket: none configured (AWS_BUCKET or ARCHIVE_DIR)");
-    }
+    // The placeholder first: it needs no network.
     let placeholder = archiver::placeholder::Placeholder::from_setting(a.placeholder.as_deref());
     let bytes = placeholder.bytes()?;
-    println!("placeholder: ok ({placeholder}, {} bytes)", bytes.len());
+    let kaltura = connect(k)?;
+    kaltura.client.login().await.map_err(|e| kaltura.fail(&e))?;
+    let mut report = serde_json::Map::new();
+    report.insert(
+        "kaltura".into(),
+        json!({"ok": true, "partner": kaltura.partner, "service_url": kaltura.url}),
+    );
+    let mut lines = vec![format!(
+        "kaltura: ok (partner {} at {})",
+        kaltura.partner, kaltura.url
+    )];
+    if let Some(dir) = &a.store.archive_dir {
+        writable(dir)?;
+        let store = crate::open::open_store(&a.store).await?;
+        lines.push(format!("archive: ok ({store}, writable)"));
+        report.insert(
+            "archive".into(),
+            json!({"ok": true, "store": store.to_string(), "writable": true}),
+        );
+    } else if a.store.bucket.as_deref().is_some_and(|b| !b.is_empty()) {
+        let store = crate::open::open_store(&a.store).await?;
+        lines.push(format!("bucket: ok ({store})"));
+        report.insert(
+            "archive".into(),
+            json!({"ok": true, "store": store.to_string()}),
+        );
+    } else {
+        lines.push("bucket: none configured (AWS_BUCKET or ARCHIVE_DIR)".into());
+        report.insert("archive".into(), Value::Null);
+    }
+    lines.push(format!(
+        "placeholder: ok ({placeholder}, {} bytes, a video)",
+        bytes.len()
+    ));
+    report.insert(
+        "placeholder".into(),
+        json!({"ok": true, "source": placeholder.to_string(), "bytes": bytes.len()}),
+    );
+    match a.format {
+        Format::Json => println!("{}", Value::Object(report)),
+        Format::Tsv | Format::Csv => lines.iter().for_each(|l| println!("{l}")),
+    }
     Ok(exit::SUCCESS)
+}
+
+/// Checks that the archive directory exists and takes a file (one made and removed at once).
+fn writable(dir: &std::path::Path) -> Result<(), Failure> {
+    if !dir.is_dir() {
+        return Err(Failure::Usage(format!(
+            "the archive directory {} does not exist: create it, or fix ARCHIVE_DIR",
+            dir.display()
+        )));
+    }
+    let probe = dir.join(format!(".check-{}", std::process::id()));
+    std::fs::write(&probe, b"check")
+        .and_then(|_| std::fs::remove_file(&probe))
+        .map_err(|e| {
+            Failure::Store(format!(
+                "the archive directory {} does not take a file ({e}): fix its permissions or ARCHIVE_DIR",
+                dir.display()
+            ))
+        })
 }
 
 /// `count`.
@@ -227,7 +270,7 @@ fn entry_rows(page: &Page) -> Vec<Vec<(&'static str, Value)>> {
         .map(|e| {
             let o = page.original(&e.id);
             let values = vec![
-                json!(e.last_played_at.map_or("never".to_string(), date)),
+                json!(e.last_played_at.map(date)),
                 json!(e.plays),
                 json!(e.id.0),
                 json!(e.status.name()),

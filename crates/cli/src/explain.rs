@@ -142,6 +142,46 @@ async fn from_archive(ctx: &Ctx, id: &EntryId, why: &str) -> Result<i32, Failure
     Ok(exit::SUCCESS)
 }
 
+/// The explanation as one JSON object: the same facts as the text, typed (`null` where none).
+fn as_json(
+    d: &Diagnosis,
+    exempt: Option<String>,
+    notice: Option<String>,
+    next: &str,
+    journal: &[String],
+) -> serde_json::Value {
+    use serde_json::json;
+    let e = &d.entry;
+    let original = d.original.as_ref().map(|o| {
+        json!({"flavor_id": o.id.0, "version": o.version, "bytes": o.approx_bytes(),
+               "bytes_exact": o.exact_bytes().is_some(), "status": o.status.name(),
+               "file_ext": o.file_ext, "placeholder": d.placeholder})
+    });
+    let copies: Vec<serde_json::Value> = d
+        .copies
+        .list
+        .iter()
+        .map(|c| {
+            let f = archiver::outcome::Facts::of_copy(c);
+            json!({"key": f.key, "bytes": f.bytes, "flavor_id": f.flavor_id,
+                   "flavor_version": f.flavor_version, "storage_class": f.storage_class,
+                   "recorded": c.record.is_some(), "good": c.good(), "problem": c.problem(),
+                   "holds_current_original": d.matching.as_ref().is_some_and(|m| m.key == c.key)})
+        })
+        .collect();
+    let anomaly = match &d.state {
+        State::Anomaly(a) => json!({"what": a.describe(), "repair": a.repair()}),
+        _ => serde_json::Value::Null,
+    };
+    json!({
+        "entry_id": e.id.0, "name": e.name, "media_type": e.media_type.label(),
+        "created_at": e.created_at, "last_played_at": e.last_played_at, "plays": e.plays,
+        "tags": e.tag_list(), "original": original, "copies": copies,
+        "state": state_name(&d.state), "anomaly": anomaly, "exempt": exempt,
+        "notice": notice, "next": next, "journal": journal,
+    })
+}
+
 /// `explain ENTRY_ID`.
 pub async fn explain(k: &KalturaArgs, a: &ExplainArgs) -> Result<i32, Failure> {
     let kaltura = connect(k)?;
@@ -160,6 +200,16 @@ pub async fn explain(k: &KalturaArgs, a: &ExplainArgs) -> Result<i32, Failure> {
         Err(e) => return Err(e),
     };
     let e = &d.entry;
+    let next = policy::next_step(&d, ctx.now, ctx.settings.years, &exemptions, a.notice_days);
+    let notice = a
+        .notice_days
+        .map(|days| policy::notice_state(e, ctx.now, days).describe());
+    if a.format == crate::args::Format::Json {
+        let lines = journal::lines_about(store.as_ref(), &e.id.0, 200).await?;
+        let v = as_json(&d, exemptions.holds(e), notice, &next, &lines);
+        println!("{v}");
+        return Ok(exit::SUCCESS);
+    }
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let kind = e.media_type.label().unwrap_or("other");
     writeln!(out, "entry       {} — {:?} ({kind})", e.id.0, e.name)?;
@@ -221,19 +271,11 @@ pub async fn explain(k: &KalturaArgs, a: &ExplainArgs) -> Result<i32, Failure> {
         )?,
         None => writeln!(out, "exempt      no")?,
     }
-    match a.notice_days {
-        None => writeln!(out, "notice      owner notices off (NOTICE_DAYS not set)")?,
-        Some(days) => writeln!(
-            out,
-            "notice      {} (NOTICE_DAYS={days})",
-            policy::notice_state(e, ctx.now, days).describe()
-        )?,
+    match (&notice, a.notice_days) {
+        (Some(n), Some(days)) => writeln!(out, "notice      {n} (NOTICE_DAYS={days})")?,
+        _ => writeln!(out, "notice      owner notices off (NOTICE_DAYS not set)")?,
     }
-    writeln!(
-        out,
-        "next        {}",
-        policy::next_step(&d, ctx.now, ctx.settings.years, &exemptions, a.notice_days)
-    )?;
+    writeln!(out, "next        {next}")?;
     let lines = journal::lines_about(store.as_ref(), &e.id.0, 200).await?;
     if lines.is_empty() {
         writeln!(

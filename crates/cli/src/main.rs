@@ -15,6 +15,7 @@ mod open;
 mod output;
 mod progress;
 mod run;
+mod say;
 mod scheduled;
 mod verify;
 
@@ -38,12 +39,26 @@ fn main() {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("KALTURA_ARCHIVER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
+    // LOG_FORMAT=json: one JSON object per log line on stderr, for CloudWatch Logs Insights.
+    let json_logs = match std::env::var("LOG_FORMAT").ok().as_deref().map(str::trim) {
+        None | Some("") | Some("text") => false,
+        Some("json") => true,
+        Some(other) => {
+            eprintln!("kaltura-archiver: LOG_FORMAT {other:?} is not text or json");
+            std::process::exit(exit::USAGE);
+        }
+    };
+    say::set_json(json_logs);
+    let logs = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(filter)
-        .with_target(false)
-        .init();
+        .with_target(false);
+    if json_logs {
+        logs.json().flatten_event(true).init();
+    } else {
+        logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -58,6 +73,11 @@ fn main() {
         Ok(code) => code,
         // A closed pipe (`| head`) is not an error.
         Err(Failure::BrokenPipe) => exit::SUCCESS,
+        Err(f) if json_logs => {
+            let code = f.exit_code();
+            tracing::error!(exit_code = code, "{}", f.message());
+            code
+        }
         Err(f) => {
             eprintln!("kaltura-archiver: {}", f.message());
             f.exit_code()

@@ -1,5 +1,6 @@
 //! Rows to stdout as TSV, CSV or a JSON array, written as they come (a million rows never sit in
-//! memory).
+//! memory), flushed line by line when the output is a terminal. TSV and CSV carry the declared
+//! columns; JSON carries every field of a row, with its type (numbers, booleans, `null`).
 
 use serde_json::Value;
 use std::io::Write;
@@ -10,6 +11,8 @@ use crate::args::Format;
 pub struct RowWriter<W: Write> {
     out: W,
     format: Format,
+    columns: Vec<String>,
+    flush_each: bool,
     rows: u64,
 }
 
@@ -40,22 +43,43 @@ impl<W: Write> RowWriter<W> {
         Ok(RowWriter {
             out,
             format,
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            flush_each: false,
             rows: 0,
         })
+    }
+
+    /// Flushes after every row: for a terminal, where a person watches the rows come.
+    pub fn flushing_each_row(mut self, on: bool) -> Self {
+        self.flush_each = on;
+        self
+    }
+
+    fn cells(&self, row: &[(&str, Value)]) -> Vec<String> {
+        self.columns
+            .iter()
+            .map(|c| {
+                row.iter()
+                    .find(|(k, _)| k == c)
+                    .map(|(_, v)| text(v))
+                    .unwrap_or_default()
+            })
+            .collect()
     }
 
     /// Writes one row; values in column order.
     pub fn row(&mut self, row: &[(&str, Value)]) -> std::io::Result<()> {
         match self.format {
             Format::Tsv => {
-                let cells: Vec<String> = row
+                let cells: Vec<String> = self
+                    .cells(row)
                     .iter()
-                    .map(|(_, v)| text(v).replace(['\t', '\n', '\r'], " "))
+                    .map(|c| c.replace(['\t', '\n', '\r'], " "))
                     .collect();
                 writeln!(self.out, "{}", cells.join("\t"))?;
             }
             Format::Csv => {
-                let cells: Vec<String> = row.iter().map(|(_, v)| csv_field(&text(v))).collect();
+                let cells: Vec<String> = self.cells(row).iter().map(|c| csv_field(c)).collect();
                 writeln!(self.out, "{}", cells.join(","))?;
             }
             Format::Json => {
@@ -68,6 +92,9 @@ impl<W: Write> RowWriter<W> {
             }
         }
         self.rows += 1;
+        if self.flush_each {
+            self.out.flush()?;
+        }
         Ok(())
     }
 

@@ -60,7 +60,7 @@ pub(crate) async fn execute_until_stopped(
         r = execute(o, command, select, each) => r.map(Some),
         _ = stop_requested() => {
             o.ctx.journal.record("-", "interrupted", json!({"command": command.name()}));
-            eprintln!("{}: stopped by a signal; entries in flight are finished by the next run", command.name());
+            crate::say::line(format!("{}: stopped by a signal; entries in flight are finished by the next run", command.name()));
             Ok(None)
         }
     }
@@ -69,30 +69,42 @@ pub(crate) async fn execute_until_stopped(
 /// Writes the journal and says where it went (stderr).
 pub(crate) async fn finish_journal(o: &Opened) {
     match o.ctx.journal.finish(o.store.as_ref()).await {
-        Ok(at) => eprintln!("journal: {at}"),
-        Err(e) => eprintln!("journal could not be written: {e}"),
+        Ok(at) => crate::say::line(format!("journal: {at}")),
+        Err(e) => crate::say::line(format!("journal could not be written: {e}")),
     }
 }
 
-/// The per-entry report on stdout.
+/// The per-entry report on stdout: four columns in TSV and CSV; in JSON also the command, the
+/// seconds and the typed facts (key, bytes, flavor, class, error kind; `null` where none).
+/// Flushed row by row on a terminal.
 pub(crate) fn report_writer(
     format: Format,
 ) -> Result<RowWriter<std::io::BufWriter<std::io::StdoutLock<'static>>>, Failure> {
+    use std::io::IsTerminal;
+    let terminal = std::io::stdout().is_terminal();
     let out = std::io::BufWriter::new(std::io::stdout().lock());
-    Ok(RowWriter::new(
-        out,
-        format,
-        &["entry_id", "state", "outcome", "detail"],
-    )?)
+    Ok(
+        RowWriter::new(out, format, &["entry_id", "state", "outcome", "detail"])?
+            .flushing_each_row(terminal),
+    )
 }
 
 /// One report as a row.
-pub(crate) fn report_row(r: &Report) -> [(&'static str, serde_json::Value); 4] {
-    [
+pub(crate) fn report_row(r: &Report) -> Vec<(&'static str, serde_json::Value)> {
+    let f = &r.facts;
+    vec![
         ("entry_id", json!(r.entry.0)),
         ("state", json!(r.state)),
         ("outcome", json!(r.outcome.name())),
         ("detail", json!(r.outcome.detail())),
+        ("command", json!(r.command.name())),
+        ("seconds", json!((r.seconds * 1000.0).round() / 1000.0)),
+        ("key", json!(f.key)),
+        ("bytes", json!(f.bytes)),
+        ("flavor_id", json!(f.flavor_id)),
+        ("flavor_version", json!(f.flavor_version)),
+        ("storage_class", json!(f.storage_class)),
+        ("error_kind", json!(f.error_kind)),
     ]
 }
 
@@ -121,10 +133,10 @@ pub async fn run(k: &KalturaArgs, command: Command, a: &ChangeArgs) -> Result<i3
     }
     let dry = o.ctx.mode() == Mode::DryRun;
     let mode = if dry { "dry run" } else { "executed" };
-    eprintln!("{} ({mode}): {summary}", command.name());
+    crate::say::line(format!("{} ({mode}): {summary}", command.name()));
     finish_journal(&o).await;
     if dry && command != Command::Health {
-        eprintln!("nothing was changed; add --execute (or DOIT=true) to act");
+        crate::say::line("nothing was changed; add --execute (or DOIT=true) to act");
     }
     Ok(if summary.failures() > 0 {
         exit::ENTRY_FAILURES

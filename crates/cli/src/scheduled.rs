@@ -113,12 +113,11 @@ pub async fn run(k: &KalturaArgs, a: &ScheduledArgs) -> Result<i32, Failure> {
         Ok(code) => (*code, None),
         Err(f) => (f.exit_code(), Some(f.message().to_string())),
     };
-    eprintln!(
-        "{}",
+    crate::say::object(
         json!({"kind": "summary", "job": a.job.name(), "shard": shard_text,
                "executed": summary.executed, "before": summary.before, "after": summary.after,
                "outcomes": summary.outcomes, "failed": summary.failed,
-               "seconds": started.elapsed().as_secs(), "exit": code, "error": error})
+               "seconds": started.elapsed().as_secs(), "exit": code, "error": error}),
     );
     result
 }
@@ -177,14 +176,14 @@ async fn run_job(
     }
     let Some((shard, lease)) = held else {
         for (candidate, info) in busy {
-            eprintln!(
+            crate::say::line(format!(
                 "run {} (shard {}): another run ({}) holds the lock since {} until {} unless it renews it; nothing to do",
                 job.name(),
                 candidate.map_or("all".to_string(), |s| s.to_string()),
                 info.run_id,
                 archiver::time::date_time(info.taken_at),
                 archiver::time::date_time(info.expires_at),
-            );
+            ));
         }
         return Ok(exit::SUCCESS);
     };
@@ -204,7 +203,9 @@ async fn run_job(
     // the lease stops being renewed and lapses.
     let result = work(o, a, job, &shard_text, summary).await;
     if let Err(e) = lease.release(o.store.as_ref()).await {
-        eprintln!("the lock could not be released (its lease lapses by itself): {e}");
+        crate::say::line(format!(
+            "the lock could not be released (its lease lapses by itself): {e}"
+        ));
     }
     result
 }
@@ -219,7 +220,10 @@ async fn work(
 ) -> Result<i32, Failure> {
     let given = selection(&a.select)?;
     let before = to_do(o, job, &given).await?;
-    eprintln!("run {} (shard {shard_text}): before {before:?}", job.name());
+    crate::say::line(format!(
+        "run {} (shard {shard_text}): before {before:?}",
+        job.name()
+    ));
     summary.before = Some(before);
     let commands: &[Command] = match job {
         ScheduledJob::Archive => &[Command::Archive, Command::Replace],
@@ -252,7 +256,7 @@ async fn work(
             finish_journal(o).await;
             return Ok(exit::INTERRUPTED);
         };
-        eprintln!("{}: {s}", command.name());
+        crate::say::line(format!("{}: {s}", command.name()));
         summary.failed += s.failures();
         summary
             .outcomes
@@ -262,7 +266,7 @@ async fn work(
     summary.after = Some(to_do(o, job, &given).await?);
     finish_journal(o).await;
     if o.ctx.mode() == Mode::DryRun {
-        eprintln!("nothing was changed; add --execute (or DOIT=true) to act");
+        crate::say::line("nothing was changed; add --execute (or DOIT=true) to act");
     }
     Ok(if summary.failed > 0 {
         exit::ENTRY_FAILURES
