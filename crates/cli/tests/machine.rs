@@ -1,0 +1,274 @@
+//! For machines and for people acting on errors: every `--format json` output parses and has its
+//! fields with their types; per-entry rows carry typed facts; `LOG_FORMAT=json` makes every
+//! stderr line a JSON object; a bad placeholder, a missing archive directory and a bad
+//! `LOG_FORMAT` are one-line errors with exit 2, even with Kaltura out of reach.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn json_of(out: &std::process::Output) -> Value {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// Asserts that `v` has each field with the JSON type named (`"null"` allowed where listed).
+fn has(v: &Value, fields: &[(&str, &[&str])]) {
+    for (name, types) in fields {
+        let f = &v[*name];
+        let t = match f {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Number(n) if n.is_u64() || n.is_i64() => "int",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        let ok = types.contains(&t) || (t == "int" && types.contains(&"number"));
+        assert!(ok, "{name}: {t} is not one of {types:?} in {v}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_json_output_parses_and_its_fields_have_their_types() {
+    let s = sim(40, 71).await;
+    let a = local_archive();
+    let v = json_of(&cli(&s, &a, &["count", "--format", "json"], &[]).await);
+    has(&v, &[("count", &["int"])]);
+    let count = v["count"].as_u64().unwrap() as usize;
+    let v = json_of(&cli(&s, &a, &["check", "--format", "json"], &[]).await);
+    has(&v["kaltura"], &[("ok", &["bool"]), ("partner", &["int"])]);
+    has(
+        &v["archive"],
+        &[("writable", &["bool"]), ("store", &["string"])],
+    );
+    has(
+        &v["placeholder"],
+        &[("bytes", &["int"]), ("source", &["string"])],
+    );
+    let v = json_of(&cli(&s, &a, &["list", "--format", "json"], &[]).await);
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), count);
+    for r in rows {
+        has(r, &[("plays", &["int"]), ("archived", &["bool"])]);
+        assert_ne!(
+            r["last_played"], "never",
+            "never-played is null, not a word"
+        );
+    }
+    assert!(rows.iter().any(|r| r["last_played"].is_null()));
+    let v = json_of(&cli(&s, &a, &["stats", "--format", "json"], &[]).await);
+    assert!(v.is_object());
+
+    let id = policy_set(&s).into_iter().min().unwrap();
+    let out = cli(
+        &s,
+        &a,
+        &["archive", "--execute", "--id", &id, "--format", "json"],
+        &[],
+    )
+    .await;
+    let rows = json_of(&out);
+    let r = &rows.as_array().unwrap()[0];
+    assert_eq!(r["outcome"], "done", "{r}");
+    assert_eq!(r["command"], "archive");
+    has(
+        r,
+        &[
+            ("entry_id", &["string"]),
+            ("seconds", &["number"]),
+            ("key", &["string"]),
+            ("bytes", &["int"]),
+            ("flavor_id", &["string"]),
+            ("flavor_version", &["int"]),
+            ("storage_class", &["string"]),
+            ("error_kind", &["null"]),
+        ],
+    );
+    assert_eq!(r["key"], id.as_str());
+    let v = json_of(&cli(&s, &a, &["explain", &id, "--format", "json"], &[]).await);
+    has(
+        &v,
+        &[
+            ("entry_id", &["string"]),
+            ("state", &["string"]),
+            ("copies", &["array"]),
+            ("next", &["string"]),
+            ("exempt", &["null", "string"]),
+            ("notice", &["null"]),
+            ("last_played_at", &["null", "int"]),
+            ("journal", &["array"]),
+        ],
+    );
+    assert_eq!(v["state"], "archived");
+    has(
+        &v["copies"][0],
+        &[
+            ("key", &["string"]),
+            ("good", &["bool"]),
+            ("bytes", &["int"]),
+        ],
+    );
+    let v = json_of(&cli(&s, &a, &["verify", "--format", "json"], &[]).await);
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["status"].as_str().is_some_and(|s| s.starts_with("good"))),
+        "{v}"
+    );
+    let v = json_of(&cli(&s, &a, &["catalog", "--format", "json"], &[]).await);
+    has(
+        &v[0],
+        &[
+            ("entry_id", &["string"]),
+            ("bytes", &["int"]),
+            ("thumbnail", &["bool"]),
+        ],
+    );
+
+    // A failed entry says what kind of error failed it: every download of an original fails.
+    let r = reqwest::Client::new()
+        .post(format!("{}/sim/faults", s.base_url()))
+        .json(&serde_json::json!({"rules": ["serveflavor:http5xx=1"]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let other = policy_set(&s)
+        .into_iter()
+        .filter(|i| *i != id)
+        .min()
+        .unwrap();
+    let quick = [("KALTURA_MAX_RETRY_SECONDS", "1")];
+    let out = cli(
+        &s,
+        &a,
+        &["archive", "--execute", "--id", &other, "--format", "json"],
+        &quick,
+    )
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &rows[0];
+    assert_eq!(r["outcome"], "failed", "{r}");
+    assert_eq!(r["error_kind"], "kaltura", "{r}");
+    assert_eq!(r["key"], Value::Null, "no copy was written: {r}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_log_format_json_every_stderr_line_is_a_json_object() {
+    let s = sim(30, 73).await;
+    let a = local_archive();
+    let json_logs = [("LOG_FORMAT", "json"), ("DOIT", "true")];
+    let out = cli(
+        &s,
+        &a,
+        &["-v", "run", "archive", "--max-entries", "3"],
+        &json_logs,
+    )
+    .await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(lines.len() >= 3, "{stderr}");
+    for l in &lines {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        has(&v, &[("level", &["string"]), ("timestamp", &["string"])]);
+    }
+    assert!(
+        lines.iter().any(|l| l.contains("\"kind\":\"summary\"")),
+        "{stderr}"
+    );
+    // A fatal error is a JSON line too, with its exit code.
+    let dead = [
+        ("LOG_FORMAT", "json"),
+        ("KALTURA_SERVICE_URL", "http://127.0.0.1:9"),
+        ("KALTURA_MAX_RETRY_SECONDS", "1"),
+    ];
+    let out = cli(&s, &a, &["count"], &dead).await;
+    assert_eq!(out.status.code(), Some(3));
+    for l in String::from_utf8_lossy(&out.stderr).lines() {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        if v["level"] == "ERROR" {
+            assert_eq!(v["exit_code"], 3, "{v}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_settings_are_one_line_errors_with_exit_2_before_any_network_call() {
+    let s = sim(10, 79).await;
+    let a = local_archive();
+    let dir = tempfile::tempdir().unwrap();
+    let slide = dir.path().join("slide.jpg");
+    std::fs::write(
+        &slide,
+        [0xFF, 0xD8, 0xFF, 0xE0, 0, 16, b'J', b'F', b'I', b'F', 0, 1],
+    )
+    .unwrap();
+    let slide_s = slide.display().to_string();
+    let missing = dir.path().join("no-such-dir").display().to_string();
+    let dead = ("KALTURA_SERVICE_URL", "http://127.0.0.1:9");
+    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec!["archive"],
+            vec![("PLACEHOLDER_VIDEO", &slide_s), dead],
+            "is not a video",
+        ),
+        (
+            vec!["check"],
+            vec![("PLACEHOLDER_VIDEO", &slide_s), dead],
+            "is not a video",
+        ),
+        (
+            vec!["check"],
+            vec![("ARCHIVE_DIR", &missing)],
+            "does not exist",
+        ),
+        (
+            vec!["count"],
+            vec![("LOG_FORMAT", "xml"), dead],
+            "LOG_FORMAT",
+        ),
+        (
+            vec!["catalog", "--created-from", "2019-13-01"],
+            vec![],
+            "is not a date",
+        ),
+        (
+            vec!["archive"],
+            vec![("SIDECAR_STORAGE_CLASS", "GLACIER"), dead],
+            "needs a thaw",
+        ),
+        (
+            vec!["archive"],
+            vec![("NOTICE_DAYS", "7"), dead],
+            "NOTICE_FROM",
+        ),
+    ];
+    for (args, env, says) in cases {
+        let out = cli(&s, &a, &args, &env).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    }
+}
