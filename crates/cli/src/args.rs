@@ -27,6 +27,7 @@ pub struct Cli {
 
 /// Where Kaltura is and how to log in.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Kaltura")]
 pub struct KalturaArgs {
     /// Kaltura partner id.
     #[arg(long, env = "KALTURA_PARTNERID", global = true)]
@@ -98,6 +99,13 @@ pub enum Command {
     /// the work by policy (archive = archive then replace), counts after, a JSON summary line;
     /// exit 1 when entries failed.
     Run(ScheduledArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout: `kaltura-archiver man > kaltura-archiver.1`.
+    Man,
     /// The whole story on this machine: a simulated Kaltura partner started in-process, a
     /// local-directory archive, then archive, replace, plays, restore and health.
     #[cfg(feature = "demo")]
@@ -169,6 +177,7 @@ pub struct ScheduledArgs {
 
 /// Where the archive is.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Archive store")]
 pub struct StoreArgs {
     /// S3 bucket of the archive (credentials, region and endpoint from the standard AWS
     /// environment: AWS_REGION, AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, roles, …).
@@ -188,6 +197,7 @@ pub struct StoreArgs {
 
 /// How a changing command runs.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Run")]
 pub struct RunArgs {
     /// Act. Without it (or DOIT=true; also 1/yes/on, and false/0/no/off for a dry run) every
     /// command is a dry run that reports what it would do.
@@ -243,6 +253,7 @@ pub enum MailVia {
 
 /// Owner notices: off unless `NOTICE_DAYS` is set. Entries named by `--id` get none.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Owner notices")]
 pub struct NoticeArgs {
     /// Tell each owner, in one notice per run, this many days before their recordings are
     /// archived (archived only after, and only if still unplayed), and when one is restored.
@@ -284,6 +295,7 @@ pub struct NoticeArgs {
 
 /// Entries never archived or replaced by any command unless named by `--id`.
 #[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Exemptions")]
 pub struct ExemptArgs {
     /// Entries with any of these tags (comma-separated).
     #[arg(
@@ -449,6 +461,7 @@ pub struct CountArgs {
 
 /// Which entries: every filter given must hold.
 #[derive(Debug, Args, Clone, Default, PartialEq)]
+#[command(next_help_heading = "Selection")]
 pub struct SelectArgs {
     /// Only this entry (repeatable).
     #[arg(long = "id", value_name = "ENTRY_ID")]

@@ -101,6 +101,19 @@ async fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Download(a) => download::download(&cli.kaltura, &a).await,
         Command::Verify(a) => verify::verify(&cli.kaltura, &a).await,
         Command::Catalog(a) => catalog::catalog(&a).await,
+        Command::Completions { shell } => {
+            // Written whole to a buffer first: the generator panics on a write error (`| head`).
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "kaltura-archiver", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script)?;
+            Ok(exit::SUCCESS)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+            Ok(exit::SUCCESS)
+        }
         Command::Run(a) => scheduled::run(&cli.kaltura, &a).await,
         #[cfg(feature = "demo")]
         Command::Demo(a) => demo::demo(&a).await,

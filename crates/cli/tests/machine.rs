@@ -272,3 +272,40 @@ async fn bad_settings_are_one_line_errors_with_exit_2_before_any_network_call() 
         assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn completions_man_page_and_help_come_from_the_same_definitions() {
+    let s = sim(5, 83).await;
+    let a = local_archive();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = cli(&s, &a, &["completions", shell], &[]).await;
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            script.contains("catalog") && script.contains("notice-days"),
+            "{shell}"
+        );
+    }
+    let out = cli(&s, &a, &["man"], &[]).await;
+    let man = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        man.contains(".TH kaltura-archiver 1") && man.contains("catalog"),
+        "{man}"
+    );
+    let out = cli(&s, &a, &["archive", "--help"], &[]).await;
+    let help = String::from_utf8_lossy(&out.stdout);
+    let headings: Vec<&str> = help
+        .lines()
+        .filter(|l| l.ends_with(':') && !l.starts_with(' '))
+        .collect();
+    for h in [
+        "Selection:",
+        "Archive store:",
+        "Run:",
+        "Exemptions:",
+        "Owner notices:",
+        "Kaltura:",
+    ] {
+        assert!(headings.contains(&h), "{h} in {headings:?}");
+    }
+}
