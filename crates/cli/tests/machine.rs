@@ -227,7 +227,8 @@ async fn bad_settings_are_one_line_errors_with_exit_2_before_any_network_call() 
     let slide_s = slide.display().to_string();
     let missing = dir.path().join("no-such-dir").display().to_string();
     let dead = ("KALTURA_SERVICE_URL", "http://127.0.0.1:9");
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (
             vec!["archive"],
             vec![("PLACEHOLDER_VIDEO", &slide_s), dead],
