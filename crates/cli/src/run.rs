@@ -108,6 +108,18 @@ pub(crate) fn report_row(r: &Report) -> Vec<(&'static str, serde_json::Value)> {
     ]
 }
 
+/// How many entries a run will see, for the progress bar: asked only when a person watches
+/// (stderr is a terminal), one count call.
+pub(crate) async fn total(o: &Opened, select: &Selection) -> Option<u64> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    crate::commands::count_selection(&o.kaltura, select, None)
+        .await
+        .ok()
+}
+
 /// Runs a command through the engine: per-entry rows on stdout, the summary on stderr.
 pub async fn run(k: &KalturaArgs, command: Command, a: &ChangeArgs) -> Result<i32, Failure> {
     // Filters and the placeholder are checked before any network call.
@@ -117,12 +129,15 @@ pub async fn run(k: &KalturaArgs, command: Command, a: &ChangeArgs) -> Result<i3
     let select = policy::selection_for(command, &given, o.ctx.settings.years);
     let mut writer = report_writer(a.run.format)?;
     let mut write_error = None;
+    let mut progress = crate::progress::RunProgress::new(command.name(), total(&o, &select).await);
     let summary = execute_until_stopped(&o, command, &select, |r| {
-        if let Err(e) = writer.row(&report_row(r)) {
+        progress.entry(r);
+        if let Err(e) = progress.suspend(|| writer.row(&report_row(r))) {
             write_error.get_or_insert(e);
         }
     })
     .await?;
+    progress.finish();
     writer.finish()?;
     let Some(summary) = summary else {
         finish_journal(&o).await;

@@ -234,12 +234,16 @@ async fn work(
     for command in commands {
         let select = job_selection(*command, o.ctx.settings.years, &given);
         let mut write_error = None;
+        let mut progress =
+            crate::progress::RunProgress::new(command.name(), crate::run::total(o, &select).await);
         let done = execute_until_stopped(o, *command, &select, |r| {
-            if let Err(e) = writer.row(&report_row(r)) {
+            progress.entry(r);
+            if let Err(e) = progress.suspend(|| writer.row(&report_row(r))) {
                 write_error.get_or_insert(e);
             }
         })
         .await;
+        progress.finish();
         let done = match done {
             Ok(d) => d,
             Err(f) => {

@@ -310,3 +310,101 @@ async fn completions_man_page_and_help_come_from_the_same_definitions() {
         assert!(headings.contains(&h), "{h} in {headings:?}");
     }
 }
+
+/// Runs the binary under a pseudo-terminal (`script`), returning when the first row and the
+/// first progress line appeared and when the command ended (seconds from its start).
+fn under_a_terminal(
+    s: &kaltura_sim::SimServer,
+    a: &Archive,
+    args: &str,
+) -> (Option<f64>, Option<f64>, f64, String) {
+    use std::io::Read;
+    let bin = env!("CARGO_BIN_EXE_kaltura-archiver");
+    let mut child = std::process::Command::new("script")
+        .args([
+            "-q",
+            "-e",
+            "-f",
+            "-c",
+            &format!("{bin} {args}"),
+            "/dev/null",
+        ])
+        .env_clear()
+        .env("KALTURA_PARTNERID", PARTNER.to_string())
+        .env("KALTURA_SECRET", SECRET)
+        .env("KALTURA_SERVICE_URL", s.base_url())
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("TERM", "xterm")
+        .env("COLUMNS", "160")
+        .envs(a.env.iter().cloned())
+        .stdout(std::process::Stdio::piped())
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut out = child.stdout.take().unwrap();
+    let (mut row_at, mut bar_at, mut seen) = (None, None, String::new());
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = out.read(&mut buf).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+        let t = started.elapsed().as_secs_f64();
+        if row_at.is_none() && seen.contains("\tdone\t") {
+            row_at = Some(t);
+        }
+        if bar_at.is_none() && seen.contains(" entries, ") && seen.contains("ETA") {
+            bar_at = Some(t);
+        }
+    }
+    child.wait().unwrap();
+    (row_at, bar_at, started.elapsed().as_secs_f64(), seen)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_terminal_progress_and_rows_show_while_the_command_runs_and_never_when_redirected() {
+    let s = sim(40, 89).await;
+    let a = local_archive();
+    // Slow downloads (1 Mbit/s, originals of 20-600 kB), one at a time: the run takes seconds.
+    let r = reqwest::Client::new()
+        .post(format!("{}/sim/settings", s.base_url()))
+        .json(&serde_json::json!({"downloadMbps": 1.0}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    let (s2, a2) = (&s, &a);
+    let (row_at, bar_at, ended, seen) = tokio::task::block_in_place(|| {
+        under_a_terminal(s2, a2, "archive --execute --max-entries 6 --jobs 1")
+    });
+    assert!(
+        ended > 2.0,
+        "the run was too quick to watch ({ended:.1} s): {seen}"
+    );
+    let row_at = row_at.unwrap_or_else(|| panic!("no row: {seen}"));
+    let bar_at = bar_at.unwrap_or_else(|| panic!("no progress: {seen}"));
+    assert!(
+        row_at < ended - 1.0,
+        "the first row came at {row_at:.1} s of {ended:.1} s"
+    );
+    assert!(
+        bar_at < ended - 1.0,
+        "progress came at {bar_at:.1} s of {ended:.1} s"
+    );
+    // Redirected: the rows, and not a trace of a bar.
+    let out = cli(
+        &s,
+        &a,
+        &["archive", "--execute", "--max-entries", "2", "--jobs", "1"],
+        &[],
+    )
+    .await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        !stderr.contains("ETA") && !stderr.contains('\r'),
+        "{stderr}"
+    );
+}

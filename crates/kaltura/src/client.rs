@@ -320,7 +320,15 @@ impl Client {
                     last: Box::new(err),
                 });
             }
-            tracing::info!(action = name, attempt = n, max = policy.max_attempts, delay_ms = delay.as_millis() as u64, error = %err, "transient failure; retrying");
+            tracing::warn!(
+                action = name,
+                attempt = n,
+                max = policy.max_attempts,
+                delay_ms = delay.as_millis() as u64,
+                "Kaltura did not answer {name} ({err}); retrying in {:.1} s, {n} of {}",
+                delay.as_secs_f64(),
+                policy.max_attempts
+            );
             tokio::time::sleep(delay).await;
         }
     }
