@@ -23,6 +23,8 @@ CLASSES = [
     (core, "KalturaUploadTokenListResponse"),
     (core, "KalturaSessionInfo"),
     (core, "KalturaUser"),
+    (core, "KalturaCategory"),
+    (core, "KalturaCategoryListResponse"),
     (core, "KalturaUserListResponse"),
     (caption, "KalturaCaptionAsset"),
     (caption, "KalturaCaptionAssetListResponse"),

@@ -212,6 +212,9 @@ pub(crate) async fn count_selection(
     s: &Selection,
     shard: Option<Shard>,
 ) -> Result<u64, Failure> {
+    archiver::selection::check_categories(&kaltura.client, s)
+        .await
+        .map_err(|e| Failure::selection(e, &kaltura.url, kaltura.partner))?;
     if s.entry_ids.is_empty() && shard.is_none() {
         let filter = s
             .filter(now())

@@ -408,3 +408,35 @@ async fn on_a_terminal_progress_and_rows_show_while_the_command_runs_and_never_w
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_category_is_an_error_not_an_empty_selection() {
+    let s = sim(30, 97).await;
+    let a = local_archive();
+    for args in [
+        vec!["count", "--category", "Courses>PHY999"],
+        vec!["list", "--category", "Courses>PHY101,Courses>Nope"],
+        vec!["run", "archive", "--category", "courses>phy101"],
+        vec!["archive", "--category", "424242"],
+    ] {
+        let out = cli(&s, &a, &args, &[]).await;
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains("no category") && err.contains("--category"),
+            "{args:?}: {err}"
+        );
+    }
+    let out = cli(&s, &a, &["count", "--category", "Courses>PHY101"], &[]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli(&s, &a, &["count", "--category", "101"], &[]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

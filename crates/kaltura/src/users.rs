@@ -51,6 +51,30 @@ impl Client {
         Ok(out)
     }
 
+    /// The categories among `wanted` (full names, or ids with `by_id`) that the partner has, in
+    /// one `category.list` per 500.
+    pub async fn categories_found(&self, wanted: &[String], by_id: bool) -> Result<Vec<String>> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Category {
+            #[serde(deserialize_with = "lenient::string")]
+            id: String,
+            #[serde(default, deserialize_with = "lenient::string")]
+            full_name: String,
+        }
+        let mut found = Vec::new();
+        for chunk in wanted.chunks(MAX_PAGE_SIZE as usize) {
+            let field = if by_id { "idIn" } else { "fullNameIn" };
+            let filter = json!({"objectType": "KalturaCategoryFilter", field: chunk.join(",")});
+            let cats: Vec<Category> = self.list_all("category", filter).await?;
+            found.extend(
+                cats.into_iter()
+                    .map(|c| if by_id { c.id } else { c.full_name }),
+            );
+        }
+        Ok(found)
+    }
+
     /// The server's clock (`system.getTime`, Unix seconds): the clock that stamps `createdAt`
     /// and `lastPlayedAt`, so policy dates are judged against it.
     pub async fn server_time(&self) -> Result<i64> {

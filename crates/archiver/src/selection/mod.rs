@@ -118,6 +118,37 @@ fn invalid<T>(filter: Filter, reason: String) -> Result<T, SelectionError> {
     Err(SelectionError::Invalid { filter, reason })
 }
 
+/// Checks with Kaltura that every category a selection names exists: a name with a typo would
+/// otherwise select nothing, silently. One `category.list` per 500 categories.
+pub async fn check_categories(
+    client: &kaltura::Client,
+    selection: &Selection,
+) -> Result<(), SelectionError> {
+    let wanted: Vec<String> = selection
+        .categories
+        .iter()
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let by_id = wanted.iter().all(|c| c.bytes().all(|b| b.is_ascii_digit()));
+    let found = client.categories_found(&wanted, by_id).await?;
+    let missing: Vec<&String> = wanted.iter().filter(|c| !found.contains(c)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let what = if by_id { "id" } else { "full name" };
+    invalid(
+        Filter::Categories,
+        format!(
+            "no category with the {what} {} in this partner: give the full name as Kaltura shows it (e.g. Courses>PHY101, case and spaces exact) or the category id",
+            missing.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", ")
+        ),
+    )
+}
+
 /// Reads an id file: one entry id per line; blank lines and `#` comments are ignored.
 pub fn read_id_file(path: &Path) -> Result<Vec<EntryId>, SelectionError> {
     let text = match std::fs::read_to_string(path) {

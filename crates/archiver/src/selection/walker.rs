@@ -61,6 +61,8 @@ pub struct Walker {
     yielded: u64,
     total: Option<u64>,
     mode: Mode,
+    /// The selection, while its categories are still to be checked.
+    categories: Option<Selection>,
 }
 
 impl Walker {
@@ -97,6 +99,7 @@ impl Walker {
             yielded: 0,
             total: None,
             mode,
+            categories: Some(selection.clone()).filter(|s| !s.categories.is_empty()),
         })
     }
 
@@ -107,6 +110,10 @@ impl Walker {
 
     /// The next page, or `None` when the walk is over.
     pub async fn next_page(&mut self) -> Result<Option<Page>, SelectionError> {
+        // The categories named are checked once, before the first page.
+        if let Some(selection) = self.categories.take() {
+            super::check_categories(&self.client, &selection).await?;
+        }
         loop {
             let entries = match &mut self.mode {
                 Mode::Done => return Ok(None),

@@ -2,6 +2,7 @@
 //! multirequest (kaltura-api.md §2.5).
 
 pub mod caption;
+pub mod category;
 pub mod esearch;
 pub mod flavor;
 pub mod media;
@@ -51,6 +52,7 @@ const ACTIONS: &[(&str, &[&str])] = &[
     ("uploadtoken", &["add", "upload", "get", "list", "delete"]),
     ("user", &["get", "list"]),
     ("caption_captionasset", &["list", "get", "geturl"]),
+    ("category", &["list"]),
     ("elasticsearch_esearch", &["searchentry"]),
     ("system", &["ping", "gettime"]),
 ];
@@ -98,6 +100,7 @@ pub async fn execute(sim: &Arc<Sim>, service: &str, action: &str, params: Params
         ("system", "ping") => Ok(Value::Bool(true)),
         ("system", "gettime") => Ok(Value::from(w.now())),
         ("caption_captionasset", "list") => caption::list(&w, p),
+        ("category", "list") => category::list(&w, p),
         ("caption_captionasset", "get") => caption::get(&w, p),
         ("caption_captionasset", "geturl") => caption::get_url(&w, p),
         ("media" | "baseentry", "get") => media::get(&w, p),
