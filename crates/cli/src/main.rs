@@ -32,7 +32,10 @@ fn main() {
         eprintln!("kaltura-archiver: note: {n} (the reference tool's spelling still works)");
     }
     let cli = Cli::parse_from(args);
+    // A person at a terminal also sees each Kaltura retry ("retrying in 4.0 s, 3 of 8").
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let level = match cli.verbose {
+        0 if terminal => "warn,kaltura::client=info",
         0 => "warn",
         1 => "info",
         _ => "debug",

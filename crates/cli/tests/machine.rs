@@ -317,6 +317,7 @@ fn under_a_terminal(
     s: &kaltura_sim::SimServer,
     a: &Archive,
     args: &str,
+    extra: &[(&str, &str)],
 ) -> (Option<f64>, Option<f64>, f64, String) {
     use std::io::Read;
     let bin = env!("CARGO_BIN_EXE_kaltura-archiver");
@@ -337,6 +338,7 @@ fn under_a_terminal(
         .env("TERM", "xterm")
         .env("COLUMNS", "160")
         .envs(a.env.iter().cloned())
+        .envs(extra.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stdin(std::process::Stdio::null())
         .spawn()
@@ -377,7 +379,7 @@ async fn on_a_terminal_progress_and_rows_show_while_the_command_runs_and_never_w
     assert!(r.status().is_success());
     let (s2, a2) = (&s, &a);
     let (row_at, bar_at, ended, seen) = tokio::task::block_in_place(|| {
-        under_a_terminal(s2, a2, "archive --execute --max-entries 6 --jobs 1")
+        under_a_terminal(s2, a2, "archive --execute --max-entries 6 --jobs 1", &[])
     });
     assert!(
         ended > 2.0,
@@ -393,6 +395,23 @@ async fn on_a_terminal_progress_and_rows_show_while_the_command_runs_and_never_w
         bar_at < ended - 1.0,
         "progress came at {bar_at:.1} s of {ended:.1} s"
     );
+    // A Kaltura that does not answer: each retry is said, with its wait and count.
+    let (_, _, _, seen) = tokio::task::block_in_place(|| {
+        under_a_terminal(
+            s2,
+            a2,
+            "count",
+            &[
+                ("KALTURA_SERVICE_URL", "http://127.0.0.1:9"),
+                ("KALTURA_MAX_RETRY_SECONDS", "2"),
+            ],
+        )
+    });
+    assert!(
+        seen.contains("Kaltura did not answer") && seen.contains("retrying in"),
+        "{seen}"
+    );
+    assert!(seen.contains(" of 8"), "{seen}");
     // Redirected: the rows, and not a trace of a bar.
     let out = cli(
         &s,

@@ -320,7 +320,9 @@ impl Client {
                     last: Box::new(err),
                 });
             }
-            tracing::warn!(
+            // Info: a front end shows it to a person at a terminal (the wait is visible), while
+            // logs and one-line errors stay clean.
+            tracing::info!(
                 action = name,
                 attempt = n,
                 max = policy.max_attempts,
