@@ -46,6 +46,10 @@ pub struct KalturaArgs {
     /// Kaltura service URL, without /api_v3 (SaaS, a regional host, or on-prem).
     #[arg(long, env = "KALTURA_SERVICE_URL", default_value = kaltura::client::DEFAULT_SERVICE_URL, global = true)]
     pub service_url: String,
+    /// PEM file of the certificate authority that signed an on-premises Kaltura's certificate
+    /// (trusted beside the system's roots).
+    #[arg(long, env = "KALTURA_CA_BUNDLE", value_name = "PEM", global = true)]
+    pub ca_bundle: Option<std::path::PathBuf>,
     /// How long one Kaltura call may keep retrying transient failures, in seconds.
     #[arg(
         long,

@@ -50,7 +50,23 @@ pub(crate) fn connect(k: &KalturaArgs) -> Result<Kaltura, Failure> {
         }
         Some(s) => SecretString::from(s.to_string()),
     };
-    let client = Client::builder()
+    let mut builder = Client::builder();
+    if let Some(path) = &k.ca_bundle {
+        let pem = std::fs::read(path).map_err(|e| {
+            Failure::Usage(format!(
+                "KALTURA_CA_BUNDLE {} cannot be read: {e}",
+                path.display()
+            ))
+        })?;
+        if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+            return Err(Failure::Usage(format!(
+                "KALTURA_CA_BUNDLE {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                path.display()
+            )));
+        }
+        builder = builder.with_ca_bundle(pem);
+    }
+    let client = builder
         .with_service_url(k.service_url.clone())
         .with_partner_id(partner)
         .with_secret(secret)

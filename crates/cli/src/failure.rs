@@ -62,6 +62,13 @@ impl Failure {
             E::Api { code, .. } if code == "START_SESSION_ERROR" => format!(
                 "Kaltura at {url} refused to start a session for partner {partner} (START_SESSION_ERROR): check KALTURA_PARTNERID and KALTURA_SECRET (the admin secret)"
             ),
+            E::Transport { detail, .. } if detail.starts_with("TLS failed") => {
+                let host = url.split("://").nth(1).unwrap_or(url).split('/').next().unwrap_or(url);
+                format!(
+                    "TLS with {host} failed: {}; if this Kaltura's certificate comes from a private certificate authority, set KALTURA_CA_BUNDLE to that authority's PEM file",
+                    detail.trim_start_matches("TLS failed").trim().trim_start_matches('(').trim_end_matches(')')
+                )
+            }
             E::Transport { detail, .. } => format!(
                 "cannot reach Kaltura at {url}: {detail}; check KALTURA_SERVICE_URL and the network"
             ),

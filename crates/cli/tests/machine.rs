@@ -459,3 +459,92 @@ async fn an_unknown_category_is_an_error_not_an_empty_selection() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_kaltura_behind_a_private_ca_is_named_as_a_tls_failure_and_reached_with_its_bundle() {
+    let python = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/moto-venv/bin/python");
+    if !python.exists() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "tools/start-moto.sh makes the venv"
+        );
+        eprintln!("skipped: no venv with cryptography (run tools/start-moto.sh once)");
+        return;
+    }
+    let s = sim(20, 101).await;
+    let a = local_archive();
+    let sim_port = s.base_url().rsplit(':').next().unwrap().to_string();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("private-ca.pem");
+    let script =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/tls_front.py");
+    let mut front = std::process::Command::new(&python)
+        .arg(script)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--backend-port",
+            &sim_port,
+            "--ca-out",
+        ])
+        .arg(&ca)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(front.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line.trim(), "ready");
+    let url = format!("https://localhost:{port}");
+    let quick = ("KALTURA_MAX_RETRY_SECONDS", "1");
+    let out = cli(&s, &a, &["count"], &[("KALTURA_SERVICE_URL", &url), quick]).await;
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    let ca_s = ca.display().to_string();
+    let with_ca = [
+        ("KALTURA_SERVICE_URL", url.as_str()),
+        ("KALTURA_CA_BUNDLE", ca_s.as_str()),
+        quick,
+    ];
+    let good = cli(&s, &a, &["count"], &with_ca).await;
+    let bad_bundle = cli(
+        &s,
+        &a,
+        &["count"],
+        &[
+            ("KALTURA_SERVICE_URL", &url),
+            ("KALTURA_CA_BUNDLE", "/etc/hostname"),
+        ],
+    )
+    .await;
+    let _ = front.kill();
+    let _ = front.wait();
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains(&format!("TLS with localhost:{port} failed"))
+            && err.contains("KALTURA_CA_BUNDLE")
+            && !err.contains("connection refused"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        good.status.success(),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    let direct = cli(&s, &a, &["count"], &[]).await;
+    assert_eq!(
+        good.stdout, direct.stdout,
+        "the same count through the TLS front"
+    );
+    assert_eq!(bad_bundle.status.code(), Some(2));
+}

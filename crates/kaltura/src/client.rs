@@ -27,6 +27,7 @@ pub struct ClientBuilder {
     retry: RetryPolicy,
     timeout: Duration,
     client_tag: String,
+    ca_bundle: Option<Vec<u8>>,
 }
 
 impl Default for ClientBuilder {
@@ -39,6 +40,7 @@ impl Default for ClientBuilder {
             retry: RetryPolicy::default(),
             timeout: Duration::from_secs(120),
             client_tag: concat!("kaltura-archiver:", env!("CARGO_PKG_VERSION")).into(),
+            ca_bundle: None,
         }
     }
 }
@@ -75,6 +77,13 @@ impl ClientBuilder {
         self
     }
 
+    /// Certificate authorities (PEM) trusted beside the platform's and the Mozilla roots: an
+    /// on-premises Kaltura whose certificate a private CA signed.
+    pub fn with_ca_bundle(mut self, pem: Vec<u8>) -> Self {
+        self.ca_bundle = Some(pem);
+        self
+    }
+
     /// Validates the settings and builds the client (no network yet).
     pub fn build(self) -> Result<Client> {
         let url = self.service_url.trim().trim_end_matches('/').to_string();
@@ -95,9 +104,24 @@ impl ClientBuilder {
             .secret
             .filter(|s| !s.expose_secret().is_empty())
             .ok_or_else(|| Error::Config("the Kaltura admin secret is missing".into()))?;
-        let http = reqwest::Client::builder()
+        let mut http = reqwest::Client::builder()
             .timeout(self.timeout)
-            .connect_timeout(Duration::from_secs(15))
+            .connect_timeout(Duration::from_secs(15));
+        if let Some(pem) = &self.ca_bundle {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .ok()
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    Error::Config(
+                        "the CA bundle holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+                            .into(),
+                    )
+                })?;
+            for c in certs {
+                http = http.add_root_certificate(c);
+            }
+        }
+        let http = http
             .build()
             .map_err(|e| Error::Config(format!("could not set up HTTP: {e}")))?;
         Ok(Client {
@@ -489,7 +513,18 @@ pub fn api_error(action: &str, v: &Value) -> Option<Error> {
 
 /// A transport error in words, without the URL (reqwest's own text names it; ours is given apart).
 pub(crate) fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
+    let mut source = std::error::Error::source(e);
+    let mut root = String::new();
+    while let Some(s) = source {
+        root = s.to_string();
+        source = s.source();
+    }
+    let tls = ["certificate", "tls", "handshake", "peer"]
+        .iter()
+        .any(|w| root.to_lowercase().contains(w));
+    let kind = if tls {
+        "TLS failed"
+    } else if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
         "connection refused or host unreachable"
@@ -498,12 +533,6 @@ pub(crate) fn describe(e: &reqwest::Error) -> String {
     } else {
         "request failed"
     };
-    let mut source = std::error::Error::source(e);
-    let mut root = String::new();
-    while let Some(s) = source {
-        root = s.to_string();
-        source = s.source();
-    }
     if root.is_empty() {
         kind.to_string()
     } else {
