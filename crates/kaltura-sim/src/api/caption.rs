@@ -6,7 +6,7 @@
 
 use serde_json::{json, Value};
 
-use super::media::{list_response, pager};
+use super::media::paged;
 use crate::content::mix64;
 use crate::error::{codes, ApiResult};
 use crate::model::{entry_status, media_type};
@@ -175,18 +175,7 @@ pub fn list(w: &World, p: Obj<'_>) -> ApiResult<Value> {
         .flat_map(|&i| of_entry(w, i))
         .map(|c| render(w, &c))
         .collect();
-    let (size, index) = pager(p.obj_or_empty("pager"));
-    let total = all.len();
-    let page = all
-        .into_iter()
-        .skip(size * (index - 1))
-        .take(size)
-        .collect();
-    Ok(list_response(
-        page,
-        total,
-        "KalturaCaptionAssetListResponse",
-    ))
+    Ok(paged(all, p, "KalturaCaptionAssetListResponse"))
 }
 
 /// `caption_captionasset.get`.

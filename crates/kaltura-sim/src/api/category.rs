@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::media::{list_response, pager};
+use super::media::paged;
 use crate::error::ApiResult;
 use crate::params::Obj;
 use crate::world::World;
@@ -42,12 +42,5 @@ pub fn list(w: &World, p: Obj<'_>) -> ApiResult<Value> {
         .filter(|c| names.as_ref().is_none_or(|n| n.contains(&c.full_name)))
         .map(|c| render(w, c))
         .collect();
-    let (size, index) = pager(p.obj_or_empty("pager"));
-    let total = all.len();
-    let page = all
-        .into_iter()
-        .skip(size * (index - 1))
-        .take(size)
-        .collect();
-    Ok(list_response(page, total, "KalturaCategoryListResponse"))
+    Ok(paged(all, p, "KalturaCategoryListResponse"))
 }

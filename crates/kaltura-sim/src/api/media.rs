@@ -20,6 +20,18 @@ pub fn pager(p: Obj<'_>) -> (usize, usize) {
     (size, index)
 }
 
+/// One page of `all`, as the request's pager asks, as a list response.
+pub fn paged(all: Vec<Value>, p: Obj<'_>, object_type: &str) -> Value {
+    let (size, index) = pager(p.obj_or_empty("pager"));
+    let total = all.len();
+    let page = all
+        .into_iter()
+        .skip(size * (index - 1))
+        .take(size)
+        .collect();
+    list_response(page, total, object_type)
+}
+
 /// A list response object.
 pub fn list_response(objects: Vec<Value>, total: usize, object_type: &str) -> Value {
     json!({"objects": objects, "totalCount": total, "objectType": object_type})
