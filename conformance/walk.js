@@ -296,6 +296,39 @@ async function main() {
     eq(results[2].code, 'ENTRY_ID_NOT_FOUND', 'failing member reported in place');
     eq(results[2].objectType, 'KalturaAPIException', 'failing member is an exception object');
 
+    step = 'system.getTime';
+    const before = await call(client, kaltura.services.system.getTime());
+    type(before, 'number', 'server time');
+    await control(url, '/sim/clock/advance', { seconds: 3600 });
+    const after = await call(client, kaltura.services.system.getTime());
+    ok(after - before >= 3600 && after - before < 3600 + 60, `the clock moved an hour (${after - before} s)`);
+
+    step = 'category.list';
+    const cats = await call(client, kaltura.services.category.listAction(
+      new K.CategoryFilter({ fullNameIn: 'Courses>PHY101,Courses>Nope' }), new K.FilterPager({ pageSize: 500 })));
+    eq(cats.objectType, 'KalturaCategoryListResponse', 'category list objectType');
+    eq(cats.objects.length, 1, 'only the category that exists');
+    eq(cats.objects[0].fullName, 'Courses>PHY101', 'found by full name');
+    type(cats.objects[0].id, 'number', 'category id');
+    const byId = await call(client, kaltura.services.category.listAction(
+      new K.CategoryFilter({ idIn: String(cats.objects[0].id) })));
+    eq(byId.objects[0].fullName, 'Courses>PHY101', 'found by id');
+
+    step = 'captionAsset.list + getUrl';
+    const withCaptions = await call(client, kaltura.services.captionAsset.listAction(
+      new K.CaptionAssetFilter({ entryIdIn: page.objects.map((e) => e.id).join(',') }), new K.FilterPager({ pageSize: 500 })));
+    eq(withCaptions.objectType, 'KalturaCaptionAssetListResponse', 'caption list objectType');
+    for (const c of withCaptions.objects) {
+      eq(c.objectType, 'KalturaCaptionAsset', 'caption objectType');
+      type(c.format, 'string', 'caption format (an enum string)');
+      type(c.isDefault, 'number', 'isDefault (a KalturaNullableBoolean)');
+      const capUrl = await call(client, kaltura.services.captionAsset.getUrl(c.id));
+      const r = await fetch(capUrl);
+      eq(r.status, 200, 'caption served');
+      eq(Number(r.headers.get('content-length') || (await r.clone().arrayBuffer()).byteLength), c.sizeInBytes, 'served size = sizeInBytes');
+    }
+    await callError(client, kaltura.services.captionAsset.get('1_nope0000'), 'CAPTION_ASSET_ID_NOT_FOUND');
+
     step = 'KS expiry and logout';
     await control(url, '/sim/ks/expire', { ks });
     const expired = await callError(client, kaltura.services.media.get(added.id), 'INVALID_KS');

@@ -32,7 +32,8 @@ pub struct CaptionAsset {
     /// Label shown in players.
     #[serde(default, deserialize_with = "lenient::string")]
     pub label: String,
-    /// Format: 1 SRT, 2 DFXP, 3 WebVTT, 4 CAP, 5 SCC.
+    /// Format (KalturaCaptionType, a string enum on the wire): 1 SRT, 2 DFXP, 3 WebVTT, 4 CAP,
+    /// 5 SCC.
     #[serde(default, deserialize_with = "lenient::i64")]
     pub format: i64,
     /// File extension.
@@ -41,9 +42,9 @@ pub struct CaptionAsset {
     /// Status (2 = ready).
     #[serde(default, deserialize_with = "lenient::i64")]
     pub status: i64,
-    /// Whether players show it by default.
-    #[serde(default)]
-    pub is_default: Option<bool>,
+    /// Whether players show it by default (a KalturaNullableBoolean: 1 yes, 0 no, -1 unset).
+    #[serde(default, deserialize_with = "lenient::i64")]
+    pub is_default: i64,
 }
 
 impl Client {

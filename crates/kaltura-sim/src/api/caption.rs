@@ -156,7 +156,7 @@ fn render(w: &World, c: &Caption) -> Value {
         "version": "1", "size": size.div_ceil(1024), "tags": "", "fileExt": c.ext,
         "createdAt": c.created_at, "updatedAt": c.created_at, "description": "",
         "sizeInBytes": size, "status": 2, "language": c.language, "languageCode": c.code,
-        "isDefault": c.code == "en", "label": c.language, "format": c.format,
+        "isDefault": i32::from(c.code == "en"), "label": c.language, "format": c.format.to_string(),
         "accuracy": 99, "displayOnPlayer": true, "objectType": "KalturaCaptionAsset"
     })
 }
