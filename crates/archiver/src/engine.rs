@@ -108,6 +108,12 @@ pub async fn run(
                     .expect("starts")
                     .insert(entry.id.clone(), Instant::now());
                 let (state, step) = one(&ctx, command, &entry, original.as_ref()).await;
+                // What was fetched ahead for an entry whose step did not use it (skipped,
+                // exempt, waiting for its notice) goes now, not at the end of the run.
+                ctx.captions.take(&entry.id);
+                if let Some(o) = &original {
+                    ctx.urls.take(&o.id);
+                }
                 (entry, state, step)
             }
         })

@@ -32,6 +32,15 @@ pub fn dir(copy_key: &str) -> String {
     format!("{PREFIX}{copy_key}/")
 }
 
+/// The copy a sidecar's record key (`sidecars/K/record.json`) belongs to.
+pub fn copy_of_record(key: &ObjectKey) -> Option<&str> {
+    key.as_str()
+        .strip_prefix(PREFIX)?
+        .strip_suffix(RECORD)?
+        .strip_suffix('/')
+        .filter(|c| !c.contains('/'))
+}
+
 fn key(copy_key: &str, name: &str) -> Result<ObjectKey> {
     Ok(ObjectKey::new(format!("{}{name}", dir(copy_key)))?)
 }

@@ -108,14 +108,9 @@ pub struct Progress {
 
 /// The sidecars to check: the copy key of each sidecar record.
 fn sidecars(keys: &[ObjectKey]) -> Vec<String> {
-    let suffix = format!("/{}", crate::sidecar::RECORD);
     keys.iter()
-        .filter_map(|k| {
-            let rest = k.as_str().strip_prefix(crate::sidecar::PREFIX)?;
-            rest.strip_suffix(&suffix)
-                .filter(|c| !c.contains('/'))
-                .map(str::to_string)
-        })
+        .filter_map(crate::sidecar::copy_of_record)
+        .map(str::to_string)
         .collect()
 }
 

@@ -135,16 +135,12 @@ pub async fn tell_restored(ctx: &Ctx, done: Vec<(MediaEntry, String, Outcome)>) 
     let Some(n) = ctx.settings.notices.clone() else {
         return done.into_iter().map(|(e, s, o)| (e.id, s, o)).collect();
     };
-    let mut outcomes: HashMap<EntryId, Outcome> = done
-        .iter()
-        .map(|(e, _, o)| (e.id.clone(), o.clone()))
-        .collect();
-    let entries = done.into_iter().map(|(e, s, _)| (e, s)).collect();
+    let entries = done.into_iter().map(|(e, s, o)| (e, (s, o))).collect();
     let by_owner = group_by_owner(entries);
     let addresses = addresses(ctx, by_owner.keys()).await;
     let n = &n;
     let addresses = &addresses;
-    let told: Vec<(MediaEntry, String, String)> = futures_util::stream::iter(by_owner)
+    let told: Vec<(MediaEntry, (String, Outcome), String)> = futures_util::stream::iter(by_owner)
         .map(|(owner, entries)| async move {
             let to = match addresses {
                 Ok(a) => a.get(&owner).cloned().or_else(|| n.fallback.clone()),
@@ -197,11 +193,10 @@ pub async fn tell_restored(ctx: &Ctx, done: Vec<(MediaEntry, String, Outcome)>) 
         .collect()
         .await;
     told.into_iter()
-        .map(|(e, state, note)| {
-            let outcome = match outcomes.remove(&e.id) {
-                Some(Outcome::Done(d)) => Outcome::Done(format!("{d}; {note}")),
-                Some(o) => o,
-                None => Outcome::Done(note),
+        .map(|(e, (state, outcome), note)| {
+            let outcome = match outcome {
+                Outcome::Done(d) => Outcome::Done(format!("{d}; {note}")),
+                other => other,
             };
             (e.id, state, outcome)
         })
@@ -211,16 +206,16 @@ pub async fn tell_restored(ctx: &Ctx, done: Vec<(MediaEntry, String, Outcome)>) 
 /// Sends one notice of `kind` to `to` about `entries` through the gate, and words each entry's
 /// result with `word` (`Ok(true)` sent, `Ok(false)` planned in a dry run).
 #[allow(clippy::too_many_arguments)]
-async fn tell<T>(
+async fn tell<S, T>(
     ctx: &Ctx,
     n: &Notices,
     owner: &str,
     to: &str,
     kind: Kind,
     values: &Values,
-    entries: Vec<(MediaEntry, String)>,
+    entries: Vec<(MediaEntry, S)>,
     word: impl Fn(Result<bool, &Error>) -> T,
-) -> Vec<(MediaEntry, String, T)> {
+) -> Vec<(MediaEntry, S, T)> {
     let rendered = n.templates.render(kind, values);
     let ids: Vec<&str> = entries.iter().map(|(e, _)| e.id.0.as_str()).collect();
     let action = match kind {
@@ -283,10 +278,8 @@ fn archive_values(
     }
 }
 
-fn group_by_owner(
-    entries: Vec<(MediaEntry, String)>,
-) -> BTreeMap<String, Vec<(MediaEntry, String)>> {
-    let mut by_owner: BTreeMap<String, Vec<(MediaEntry, String)>> = BTreeMap::new();
+fn group_by_owner<S>(entries: Vec<(MediaEntry, S)>) -> BTreeMap<String, Vec<(MediaEntry, S)>> {
+    let mut by_owner: BTreeMap<String, Vec<(MediaEntry, S)>> = BTreeMap::new();
     for (e, s) in entries {
         by_owner
             .entry(e.user_id.trim().to_string())
