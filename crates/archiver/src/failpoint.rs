@@ -24,9 +24,16 @@ pub const ALL: &[&str] = &[
     "restore.after-untag",
 ];
 
+/// Boundaries of owner notices (checked by the notice tests, not the lifecycle's crash walk):
+/// after a notice was sent, before its entries record it.
+pub const NOTICE: &[&str] = &["notice.after-send"];
+
 /// Aborts the process if `name` is the configured failpoint.
 pub fn hit(name: &str) {
-    debug_assert!(ALL.contains(&name), "unknown failpoint {name}");
+    debug_assert!(
+        ALL.contains(&name) || NOTICE.contains(&name),
+        "unknown failpoint {name}"
+    );
     if std::env::var(VAR).is_ok_and(|v| v == name) {
         eprintln!("kaltura-archiver: failpoint {name} reached; aborting");
         std::process::abort();

@@ -583,3 +583,50 @@ async fn notices_are_delivered_through_ses_on_moto() {
     assert_eq!(got, expected);
     assert!(archived(&a).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_between_sending_and_recording_sends_the_notice_again_never_zero_times() {
+    let Some(python) = smtp_python() else { return };
+    let smtp = Smtp::start(&python, free_port());
+    let s = sim(40, 37).await;
+    let a = local_archive();
+    let policy: BTreeSet<String> = policy_set(&s).into_iter().collect();
+    let port = smtp.port.to_string();
+    let mut env = notice_env("media@example.edu", &port);
+    env.push(("DOIT", "true"));
+    // `archive`, not `run archive`: a crashed scheduled run's lock holds off the next run until
+    // its lease lapses, which is beside the point here.
+    let mut crashing = env.clone();
+    crashing.push(("KALTURA_ARCHIVER_FAILPOINT", "notice.after-send"));
+    let out = cli(&s, &a, &["archive"], &crashing).await;
+    assert!(!out.status.success(), "the run did not crash");
+    let first = smtp.mails();
+    assert!(!first.is_empty(), "the notices went out before the crash");
+    let after = entries(&s, &policy).await;
+    assert!(
+        policy.iter().all(|id| notice_tags(&after[id]).is_empty()),
+        "nothing was recorded before the crash"
+    );
+    assert!(archived(&a).await.is_empty());
+    // The next run sends them again (twice, never zero times) and records them.
+    let (code, _, stderr) = run(&s, &a, &["archive"], &env).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    let all = smtp.mails();
+    let again: BTreeSet<String> = all[first.len()..].iter().map(|m| m.to.clone()).collect();
+    let before: BTreeSet<String> = first.iter().map(|m| m.to.clone()).collect();
+    // The crash came while other owners' notices were still going out: those are told now.
+    assert!(
+        before.is_subset(&again),
+        "every owner told before the crash is told again: {before:?} {again:?}"
+    );
+    let after = entries(&s, &policy).await;
+    let told: Vec<&String> = policy
+        .iter()
+        .filter(|id| notice_tags(&after[*id]).len() == 1)
+        .collect();
+    assert!(!told.is_empty());
+    // A third run sends nothing more.
+    run(&s, &a, &["archive"], &env).await;
+    assert_eq!(smtp.mails().len(), all.len());
+    assert!(archived(&a).await.is_empty());
+}

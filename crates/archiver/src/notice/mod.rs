@@ -103,6 +103,7 @@ pub async fn tell_owners(ctx: &Ctx, entries: Vec<(MediaEntry, String)>) -> Vec<R
             let Outcome::Waiting(told) = outcome else {
                 return (entry.id, state, outcome);
             };
+            crate::failpoint::hit("notice.after-send");
             // The notice went out: record it on the entry, keeping every other tag.
             let mut tags: Vec<String> = entry
                 .tag_list()
