@@ -192,7 +192,8 @@ async fn put_and_record(
         &id.0,
         "verified",
         json!({"key": key.as_str(), "version_id": record.version_id, "bytes": record.bytes,
-               "crc64nvme": record.crc64nvme, "sha256": record.sha256}),
+               "storage_class": record.storage_class, "crc64nvme": record.crc64nvme,
+               "sha256": record.sha256}),
     );
     Ok(record)
 }

@@ -220,7 +220,8 @@ impl<R: FnMut(&Report)> Emit<'_, R> {
         self.ctx.journal.record(
             &entry.0,
             "outcome",
-            serde_json::json!({"state": state, "outcome": outcome.name(), "detail": outcome.detail()}),
+            serde_json::json!({"command": self.command.name(), "state": state,
+                               "outcome": outcome.name(), "detail": outcome.detail()}),
         );
         self.summary.add(&outcome);
         let seconds = self

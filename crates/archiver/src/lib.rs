@@ -3,7 +3,7 @@
 //! runs them with bounded concurrency ([`engine`]), the archive stores ([`store`]) and where
 //! copies live in them ([`copies`]), what each copy holds ([`record`]) and how that is proven
 //! ([`proof`]), the run journal ([`journal`]), library statistics
-//! ([`stats`]), and the placeholder video ([`placeholder`]).
+//! ([`stats`]), the report page ([`report`]), and the placeholder video ([`placeholder`]).
 
 pub mod archive;
 pub mod context;
@@ -21,6 +21,7 @@ pub mod policy;
 pub mod proof;
 pub mod record;
 pub mod replace;
+pub mod report;
 pub mod restore;
 pub mod selection;
 pub mod shard;

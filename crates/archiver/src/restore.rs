@@ -48,7 +48,8 @@ async fn from_copy(ctx: &Ctx, d: &Diagnosis, copy: &ArchiveCopy) -> Step {
     match &info.restore {
         RestoreStatus::Frozen => {
             let (tier, days) = (ctx.settings.restore_tier, ctx.settings.restore_days);
-            let detail = json!({"key": copy.key.as_str(), "tier": tier.as_str(), "days": days});
+            let detail = json!({"key": copy.key.as_str(), "tier": tier.as_str(), "days": days,
+                                "class": info.storage_class.as_str()});
             let r = ctx
                 .change(id, "thaw", detail, async {
                     let store = ctx.store.as_ref();
@@ -90,14 +91,7 @@ async fn from_copy(ctx: &Ctx, d: &Diagnosis, copy: &ArchiveCopy) -> Step {
 }
 
 fn typical_wait(copy: &ObjectInfo, tier: crate::store::RestoreTier) -> &'static str {
-    use crate::store::{RestoreTier as T, StorageClass as C};
-    match (copy.storage_class, tier) {
-        (C::DeepArchive, T::Bulk) => "up to 48 hours",
-        (C::DeepArchive, _) => "up to 12 hours",
-        (_, T::Bulk) => "5–12 hours",
-        (_, T::Standard) => "3–5 hours",
-        (_, T::Expedited) => "1–5 minutes",
-    }
+    tier.typical_wait(copy.storage_class).0
 }
 
 /// Streams the copy into an upload token and starts replacing the placeholder with it. A

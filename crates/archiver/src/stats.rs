@@ -175,6 +175,18 @@ pub fn prices(overrides: &[String]) -> crate::error::Result<BTreeMap<String, f64
     Ok(table)
 }
 
+/// Bytes for a person, in powers of 1000 as storage is billed: 1500000 → "1.5 MB".
+pub fn human_bytes(b: u64) -> String {
+    let units = ["B", "KB", "MB", "GB", "TB", "PB"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1000.0 && i + 1 < units.len() {
+        v /= 1000.0;
+        i += 1;
+    }
+    format!("{v:.1} {}", units[i])
+}
+
 /// Monthly cost in USD of storing `bytes` at `usd_per_gb_month` (GB = 10^9 bytes, as AWS bills).
 pub fn monthly_cost(bytes: u64, usd_per_gb_month: f64) -> f64 {
     bytes as f64 / 1e9 * usd_per_gb_month

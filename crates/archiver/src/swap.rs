@@ -96,7 +96,8 @@ async fn delete_flavors(ctx: &Ctx, id: &EntryId) -> Result<()> {
     ctx.journal.record(
         &id.0,
         "delete-flavors",
-        json!({"flavors": flavors.iter().map(|f| f.id.0.clone()).collect::<Vec<_>>()}),
+        json!({"flavors": flavors.iter().map(|f| f.id.0.clone()).collect::<Vec<_>>(),
+               "bytes": flavors.iter().map(|f| f.approx_bytes()).sum::<u64>()}),
     );
     Ok(())
 }

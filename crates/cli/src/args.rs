@@ -99,6 +99,11 @@ pub enum Command {
     /// version; with --read-data, the bytes read and hashed wherever they can be read now);
     /// report corrupt, missing, unrecorded copies and entries AT RISK; exit 1 on any bad copy.
     Verify(VerifyArgs),
+    /// A self-contained HTML page for the people who pay for Kaltura: entries and bytes by year
+    /// created and last played, what is in Kaltura vs archived vs replaced over time (from the
+    /// run journals), storage money saved per month by class, restores waiting, failures of the
+    /// last runs. `run health` writes it into the store as reports/latest.html.
+    Report(ReportArgs),
     /// A scheduled job, as the reference's archive.rc / restore.rc / health.rc: counts before,
     /// the work by policy (archive = archive then replace), counts after, a JSON summary line;
     /// exit 1 when entries failed.
@@ -177,6 +182,57 @@ pub struct ScheduledArgs {
     /// How to run.
     #[command(flatten)]
     pub run: RunArgs,
+    /// Prices of the report `run health` writes.
+    #[command(flatten)]
+    pub prices: PriceArgs,
+}
+
+/// `report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The archive (its run journals).
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Where the page goes (`-` for stdout).
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        default_value = "kaltura-archive-report.html"
+    )]
+    pub output: PathBuf,
+    /// `html` (the page) or `json` (its numbers).
+    #[arg(long, value_enum, default_value = "html")]
+    pub format: ReportFormat,
+    /// Prices.
+    #[command(flatten)]
+    pub prices: PriceArgs,
+    /// Storage class of copies whose journal line does not say (journals of older versions).
+    #[arg(long, env = "STORAGE_CLASS", default_value = "GLACIER")]
+    pub storage_class: String,
+}
+
+/// What `report` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// The self-contained HTML page.
+    Html,
+    /// Its numbers as one JSON document.
+    Json,
+}
+
+/// The prices money is computed with.
+#[derive(Debug, Args, Clone)]
+#[command(next_help_heading = "Report")]
+pub struct PriceArgs {
+    /// What Kaltura charges per GB stored a month, in USD (your contract) [default: 0.10,
+    /// marked as assumed on the page].
+    #[arg(long, env = "KALTURA_PRICE", value_name = "USD")]
+    pub kaltura_price: Option<f64>,
+    /// Archive storage price override, CLASS=USD per GB-month (repeatable), e.g.
+    /// DEEP_ARCHIVE=0.002 [default: AWS list prices, us-east-1].
+    #[arg(long = "price", value_name = "CLASS=USD")]
+    pub prices: Vec<String>,
 }
 
 /// Where the archive is.

@@ -361,16 +361,7 @@ pub async fn list(k: &KalturaArgs, a: &ListArgs) -> Result<i32, Failure> {
     Ok(exit::SUCCESS)
 }
 
-pub(crate) fn human_bytes(b: u64) -> String {
-    let units = ["B", "KB", "MB", "GB", "TB", "PB"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1000.0 && i + 1 < units.len() {
-        v /= 1000.0;
-        i += 1;
-    }
-    format!("{v:.1} {}", units[i])
-}
+pub(crate) use archiver::stats::human_bytes;
 
 /// Writes a JSON document, pretty-printed, on stdout's writer.
 fn write_json(out: &mut impl Write, v: &Value) -> Result<(), Failure> {

@@ -14,6 +14,7 @@ mod legacy;
 mod open;
 mod output;
 mod progress;
+mod report;
 mod run;
 mod say;
 mod scheduled;
@@ -104,6 +105,7 @@ async fn run(cli: Cli) -> Result<i32, Failure> {
         Command::Download(a) => download::download(&cli.kaltura, &a).await,
         Command::Verify(a) => verify::verify(&cli.kaltura, &a).await,
         Command::Catalog(a) => catalog::catalog(&a).await,
+        Command::Report(a) => report::report(&cli.kaltura, &a).await,
         Command::Completions { shell } => {
             // Written whole to a buffer first: the generator panics on a write error (`| head`).
             let mut cmd = <Cli as clap::CommandFactory>::command();

@@ -179,7 +179,8 @@ fn substitute(s: &str, values: &[(&'static str, String)], html: bool) -> String 
     out
 }
 
-fn escape_html(s: &str) -> String {
+/// `s` as HTML text or attribute value.
+pub(crate) fn escape_html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -206,6 +206,19 @@ impl RestoreTier {
         }
     }
 
+    /// How long a thaw of a copy in `class` typically takes at this tier (AWS's published
+    /// times): as said to a person, and its upper bound in seconds.
+    pub fn typical_wait(self, class: StorageClass) -> (&'static str, i64) {
+        const H: i64 = 3600;
+        match (class, self) {
+            (StorageClass::DeepArchive, RestoreTier::Bulk) => ("up to 48 hours", 48 * H),
+            (StorageClass::DeepArchive, _) => ("up to 12 hours", 12 * H),
+            (_, RestoreTier::Bulk) => ("5–12 hours", 12 * H),
+            (_, RestoreTier::Standard) => ("3–5 hours", 5 * H),
+            (_, RestoreTier::Expedited) => ("1–5 minutes", 5 * 60),
+        }
+    }
+
     /// The S3 name.
     pub fn as_str(self) -> &'static str {
         match self {
