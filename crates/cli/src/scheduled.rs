@@ -128,8 +128,9 @@ async fn run_job(
     summary: &mut RunSummary,
 ) -> Result<i32, Failure> {
     let shard = shard_of(a)?;
-    // Filters are checked before any network call.
+    // Filters and prices are checked before any network call.
     selection(&a.select)?;
+    crate::report::prices(&a.prices)?;
     if !(a.lock_lease_minutes >= 0.05 && a.lock_lease_minutes <= 24.0 * 60.0) {
         return Err(Failure::Usage(format!(
             "--lock-lease-minutes (LOCK_LEASE_MINUTES) must be between 0.05 and 1440, got {}",
@@ -210,6 +211,33 @@ async fn run_job(
     result
 }
 
+/// The report page of a health run: into the store when executing (`reports/latest.html` and a
+/// dated copy), planned in a dry run.
+async fn publish_report(o: &Opened, a: &ScheduledArgs) -> Result<(), Failure> {
+    let prices = crate::report::prices(&a.prices)?;
+    let class = archiver::store::StorageClass::parse(&a.run.storage_class)?;
+    let data =
+        crate::report::gather(&o.kaltura, o.store.as_ref(), prices, class, o.ctx.now).await?;
+    let page = crate::report::html(&data)?;
+    if o.ctx.mode() == Mode::DryRun {
+        crate::say::line(format!(
+            "report: would write {} ({} bytes) into {}",
+            archiver::report::LATEST_KEY,
+            page.len(),
+            o.store
+        ));
+        return Ok(());
+    }
+    let keys = archiver::report::publish(o.store.as_ref(), page, o.ctx.now, o.ctx.journal.run_id())
+        .await?;
+    crate::say::line(format!(
+        "report: written to {}: {}",
+        o.store,
+        keys.join(", ")
+    ));
+    Ok(())
+}
+
 /// The work of a job: counts before, the commands, counts after, the journal.
 async fn work(
     o: &Opened,
@@ -268,7 +296,12 @@ async fn work(
     }
     writer.finish()?;
     summary.after = Some(to_do(o, job, &given).await?);
+    let published = match job {
+        ScheduledJob::Health => publish_report(o, a).await,
+        _ => Ok(()),
+    };
     finish_journal(o).await;
+    published?;
     if o.ctx.mode() == Mode::DryRun {
         crate::say::line("nothing was changed; add --execute (or DOIT=true) to act");
     }

@@ -63,13 +63,14 @@ pub fn bars(
         } else {
             top * 1.1
         };
-        let n = bars.len().max(1) as u32;
+        // A segmented range of 0..k has k + 1 segments.
+        let last = bars.len().saturating_sub(1).max(1) as u32;
         let mut c = ChartBuilder::on(&root)
             .caption(title, (FONT, 16))
             .margin(12)
             .x_label_area_size(34)
             .y_label_area_size(64)
-            .build_cartesian_2d((0u32..n).into_segmented(), (bottom * 1.1)..top)
+            .build_cartesian_2d((0u32..last).into_segmented(), (bottom * 1.1)..top)
             .map_err(|e| fail(&e))?;
         let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
         let label_of = |v: &SegmentValue<u32>| match v {
@@ -80,6 +81,7 @@ pub fn bars(
         };
         c.configure_mesh()
             .disable_x_mesh()
+            .light_line_style(WHITE)
             .x_labels(bars.len().clamp(1, 24))
             .x_label_formatter(&label_of)
             .y_desc(y_label)
@@ -144,8 +146,12 @@ pub fn lines(
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| fail(&e))?;
+        // At least a week wide, so that a short history still has distinct days on its axis.
+        const DAY: i64 = 86_400;
         let first = days.first().map_or(0, |d| d.0);
-        let last = days.last().map_or(86_400, |d| d.0).max(first + 86_400);
+        let last = days.last().map_or(first, |d| d.0);
+        let pad = ((7 * DAY - (last - first)) / 2).max(DAY / 2);
+        let (first, last) = (first - pad, last + pad);
         let top = days
             .iter()
             .flat_map(|d| d.1.iter().copied())
@@ -159,6 +165,7 @@ pub fn lines(
             .build_cartesian_2d(first..last, 0.0..top)
             .map_err(|e| fail(&e))?;
         c.configure_mesh()
+            .light_line_style(WHITE)
             .x_labels(6)
             .x_label_formatter(&|t| crate::time::date(*t))
             .y_desc(y_label)
@@ -197,7 +204,7 @@ pub fn lines(
     Ok(svg)
 }
 
-/// A number for an axis: 1234567 → "1.2M".
+/// A number for an axis: 1234567 → "1.23M", 0.0012 → "0.0012".
 pub fn short_number(v: f64) -> String {
     let a = v.abs();
     let (n, unit) = if a >= 1e12 {
@@ -213,6 +220,10 @@ pub fn short_number(v: f64) -> String {
     };
     if n.fract().abs() < 1e-9 {
         format!("{n:.0}{unit}")
+    } else if a < 0.1 {
+        format!("{n:.4}")
+    } else if a < 1.0 {
+        format!("{n:.3}")
     } else if n.abs() < 10.0 {
         format!("{n:.2}{unit}")
     } else {
@@ -252,6 +263,7 @@ mod tests {
     fn short_numbers_keep_their_magnitude() {
         assert_eq!(short_number(1_234_567.0), "1.23M");
         assert_eq!(short_number(20_000.0), "20k");
-        assert_eq!(short_number(0.5), "0.50");
+        assert_eq!(short_number(0.5), "0.500");
+        assert_eq!(short_number(0.0012), "0.0012");
     }
 }

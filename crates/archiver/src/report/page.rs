@@ -143,7 +143,7 @@ pub fn render(r: &ReportData) -> Result<String, ChartError> {
     let failed: u64 = r.history.runs.iter().map(|x| x.failed).sum();
     let _ = write!(
         body,
-        "<h1>Kaltura archive report</h1><p class=\"meta\">Partner {} · archive {} · made {} UTC · from Kaltura's listing and {} run journals</p>",
+        "<h1>Kaltura archive report</h1><p class=\"meta\">Partner {} · archive {} · made {} · from Kaltura's listing and {} run journals</p>",
         r.partner,
         esc(&r.store),
         date_time(r.generated_at),
@@ -347,7 +347,8 @@ pub fn render(r: &ReportData) -> Result<String, ChartError> {
             let other: u64 =
                 run.outcomes.values().sum::<u64>() - get("done") - get("failed") - get("waiting");
             Bar {
-                label: date(run.started),
+                // MM-DD HH:MM: runs of one day told apart.
+                label: date_time(run.started)[5..16].to_string(),
                 values: vec![
                     get("done") as f64,
                     get("failed") as f64,
