@@ -253,8 +253,11 @@ pub async fn read(
     changes.sort_by_key(|(at, _, _)| *at);
     let mut history = replay(changes, prices, default_class, now);
     history.journals_read = keys.len() as u64;
+    // Run ids begin with their second; runs started in the same second go by their first line.
+    let mut runs: Vec<RunTally> = runs.into_values().collect();
+    runs.sort_by(|a, b| (a.started, &a.run).cmp(&(b.started, &b.run)));
     let skip = runs.len().saturating_sub(RECENT_RUNS);
-    history.runs = runs.into_values().skip(skip).collect();
+    history.runs = runs.into_iter().skip(skip).collect();
     Ok(history)
 }
 

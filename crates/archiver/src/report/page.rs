@@ -25,6 +25,7 @@ table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0}
 th,td{border:1px solid #ddd;padding:.2rem .5rem;text-align:right}
 th:first-child,td:first-child{text-align:left}
 details summary{cursor:pointer;color:#0050a0}
+#waiting td,#failures td{text-align:left}
 .note{color:#555;font-size:.9rem}
 .bad{color:#b00020}
 ";
