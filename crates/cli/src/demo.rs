@@ -92,6 +92,27 @@ impl Story {
     }
 }
 
+/// The report page of the story, written beside the system's temporary files (it outlives a
+/// temporary archive).
+async fn demo_report(story: &Story) -> Result<std::path::PathBuf, Failure> {
+    let prices = crate::report::prices(&crate::args::PriceArgs {
+        kaltura_price: None,
+        prices: Vec::new(),
+    })?;
+    let data = crate::report::gather(
+        &story.kaltura,
+        story.store.as_ref(),
+        prices,
+        archiver::store::StorageClass::Standard,
+        archiver::time::now(),
+    )
+    .await?;
+    let path = std::env::temp_dir().join("kaltura-archiver-demo-report.html");
+    std::fs::write(&path, crate::report::html(&data)?)
+        .map_err(|e| Failure::Output(format!("cannot write {}: {e}", path.display())))?;
+    Ok(path)
+}
+
 fn archive_bytes(root: &std::path::Path) -> (u64, u64) {
     let (mut files, mut bytes) = (0, 0);
     if let Ok(rd) = std::fs::read_dir(root) {
@@ -208,6 +229,13 @@ pub async fn demo(a: &DemoArgs) -> Result<i32, Failure> {
             false,
         )
         .await?;
+    let page = demo_report(&story).await?;
+    say!(
+        "[{:>5.1} s] report: the page for those who pay for Kaltura, {}\n          open it in a browser: file://{}",
+        started.elapsed().as_secs_f64(),
+        "with charts of the library, savings, restores and runs",
+        page.display()
+    );
     let failures =
         archived.failures() + replaced.failures() + restored.failures() + health.failures();
     say!(
