@@ -18,6 +18,7 @@ mod report;
 mod run;
 mod say;
 mod scheduled;
+mod usage;
 mod verify;
 
 use clap::Parser;
@@ -32,7 +33,10 @@ fn main() {
     for n in &notes {
         eprintln!("kaltura-archiver: note: {n} (the reference tool's spelling still works)");
     }
-    let cli = Cli::parse_from(args);
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => usage_error(&e, &args),
+    };
     // A person at a terminal also sees each Kaltura retry ("retrying in 4.0 s, 3 of 8").
     let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let level = match cli.verbose {
@@ -88,6 +92,30 @@ fn main() {
         }
     };
     std::process::exit(code);
+}
+
+/// Help and version as clap prints them; any other parse error as one line (JSON with
+/// `LOG_FORMAT=json`), exit 2.
+fn usage_error(e: &clap::Error, args: &[std::ffi::OsString]) -> ! {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit()
+    }
+    let line = usage::one_line(e, args);
+    if std::env::var("LOG_FORMAT").is_ok_and(|f| f.trim() == "json") {
+        eprintln!(
+            "{}",
+            serde_json::json!({"level": "ERROR", "message": line, "exit_code": exit::USAGE})
+        );
+    } else {
+        eprintln!("kaltura-archiver: {line}");
+    }
+    std::process::exit(exit::USAGE)
 }
 
 async fn run(cli: Cli) -> Result<i32, Failure> {

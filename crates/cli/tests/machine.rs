@@ -1,7 +1,8 @@
 //! For machines and for people acting on errors: every `--format json` output parses and has its
 //! fields with their types; per-entry rows carry typed facts; `LOG_FORMAT=json` makes every
 //! stderr line a JSON object; a bad placeholder, a missing archive directory and a bad
-//! `LOG_FORMAT` are one-line errors with exit 2, even with Kaltura out of reach.
+//! `LOG_FORMAT` are one-line errors with exit 2, even with Kaltura out of reach; so are clap's
+//! own, naming the environment variable a bad value came from.
 
 mod common;
 
@@ -263,6 +264,37 @@ async fn bad_settings_are_one_line_errors_with_exit_2_before_any_network_call() 
             vec!["archive"],
             vec![("NOTICE_DAYS", "7"), dead],
             "NOTICE_FROM",
+        ),
+        // clap's own errors: one line, naming the variable when the value came from it.
+        (
+            vec!["archive"],
+            vec![("DOIT", "maybe"), dead],
+            "DOIT (from the environment): invalid value 'maybe' for '--execute': value was not a boolean; use true or false",
+        ),
+        (
+            vec!["archive"],
+            vec![("JOBS", "500"), dead],
+            "JOBS (from the environment): invalid value '500' for '--jobs <JOBS>'",
+        ),
+        (
+            vec!["archive", "--jobs", "0"],
+            vec![dead],
+            "invalid value '0' for '--jobs <JOBS>': 0 is not in 1..=64 (see --help)",
+        ),
+        (
+            vec!["list", "--format", "xml"],
+            vec![dead],
+            "use one of: tsv, csv, json",
+        ),
+        (
+            vec!["archive", "--bukket", "b"],
+            vec![dead],
+            "did you mean --bucket?",
+        ),
+        (
+            vec!["report", "--kaltura-price=-1"],
+            vec![dead],
+            "--kaltura-price (KALTURA_PRICE) must be a non-negative number",
         ),
     ];
     for (args, env, says) in cases {
