@@ -34,6 +34,48 @@ pub struct Bar {
     pub values: Vec<f64>,
 }
 
+type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
+
+/// Draws one chart into an SVG string: a white canvas, `draw`, and the finished document.
+fn svg_of(
+    chart: &'static str,
+    draw: impl FnOnce(&Area<'_>) -> Result<(), String>,
+) -> Result<String, ChartError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE)
+            .map_err(|e| e.to_string())
+            .and_then(|()| draw(&root))
+            .and_then(|()| root.present().map_err(|e| e.to_string()))
+            .map_err(|message| ChartError { chart, message })?;
+    }
+    Ok(svg)
+}
+
+/// A chart on `root` with its title and room for the axes' labels.
+fn builder<'a, 'b>(root: &'a Area<'b>, title: &str) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut b = ChartBuilder::on(root);
+    b.caption(title, (FONT, 16))
+        .margin(12)
+        .x_label_area_size(34)
+        .y_label_area_size(64);
+    b
+}
+
+/// The legend, top left.
+fn legend<'a, CT: plotters::coord::CoordTranslate>(
+    c: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+) -> Result<(), String> {
+    c.configure_series_labels()
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font((FONT, 12))
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(|e| e.to_string())
+}
+
 /// A bar chart, stacked when there are several series. `series` names them (the legend).
 pub fn bars(
     chart: &'static str,
@@ -42,14 +84,7 @@ pub fn bars(
     series: &[String],
     bars: &[Bar],
 ) -> Result<String, ChartError> {
-    let fail = |e: &dyn std::fmt::Display| ChartError {
-        chart,
-        message: e.to_string(),
-    };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(&e))?;
+    svg_of(chart, |root| {
         let top = bars
             .iter()
             .map(|b| b.values.iter().filter(|v| **v > 0.0).sum::<f64>())
@@ -65,13 +100,9 @@ pub fn bars(
         };
         // A segmented range of 0..k has k + 1 segments.
         let last = bars.len().saturating_sub(1).max(1) as u32;
-        let mut c = ChartBuilder::on(&root)
-            .caption(title, (FONT, 16))
-            .margin(12)
-            .x_label_area_size(34)
-            .y_label_area_size(64)
+        let mut c = builder(root, title)
             .build_cartesian_2d((0u32..last).into_segmented(), (bottom * 1.1)..top)
-            .map_err(|e| fail(&e))?;
+            .map_err(|e| e.to_string())?;
         let labels: Vec<String> = bars.iter().map(|b| b.label.clone()).collect();
         let label_of = |v: &SegmentValue<u32>| match v {
             SegmentValue::CenterOf(i) | SegmentValue::Exact(i) => {
@@ -88,7 +119,7 @@ pub fn bars(
             .y_label_formatter(&|v| short_number(*v))
             .label_style((FONT, 12))
             .draw()
-            .map_err(|e| fail(&e))?;
+            .map_err(|e| e.to_string())?;
         for (s, name) in series.iter().enumerate() {
             let color = PALETTE[s % PALETTE.len()];
             let rects = bars.iter().enumerate().filter_map(|(i, b)| {
@@ -110,24 +141,17 @@ pub fn bars(
                 Some(r)
             });
             c.draw_series(rects)
-                .map_err(|e| fail(&e))?
+                .map_err(|e| e.to_string())?
                 .label(name.as_str())
                 .legend(move |(x, y)| {
                     Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
                 });
         }
         if series.len() > 1 {
-            c.configure_series_labels()
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .label_font((FONT, 12))
-                .position(SeriesLabelPosition::UpperLeft)
-                .draw()
-                .map_err(|e| fail(&e))?;
+            legend(&mut c)?;
         }
-        root.present().map_err(|e| fail(&e))?;
-    }
-    Ok(svg)
+        Ok(())
+    })
 }
 
 /// Lines over days: one point per day given, `series` names the lines.
@@ -138,14 +162,7 @@ pub fn lines(
     series: &[String],
     days: &[(i64, Vec<f64>)],
 ) -> Result<String, ChartError> {
-    let fail = |e: &dyn std::fmt::Display| ChartError {
-        chart,
-        message: e.to_string(),
-    };
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(&e))?;
+    svg_of(chart, |root| {
         // At least a week wide, so that a short history still has distinct days on its axis.
         const DAY: i64 = 86_400;
         let first = days.first().map_or(0, |d| d.0);
@@ -157,13 +174,9 @@ pub fn lines(
             .flat_map(|d| d.1.iter().copied())
             .fold(1.0f64, f64::max)
             * 1.1;
-        let mut c = ChartBuilder::on(&root)
-            .caption(title, (FONT, 16))
-            .margin(12)
-            .x_label_area_size(34)
-            .y_label_area_size(64)
+        let mut c = builder(root, title)
             .build_cartesian_2d(first..last, 0.0..top)
-            .map_err(|e| fail(&e))?;
+            .map_err(|e| e.to_string())?;
         c.configure_mesh()
             .light_line_style(WHITE)
             .x_labels(6)
@@ -172,7 +185,7 @@ pub fn lines(
             .y_label_formatter(&|v| short_number(*v))
             .label_style((FONT, 12))
             .draw()
-            .map_err(|e| fail(&e))?;
+            .map_err(|e| e.to_string())?;
         for (s, name) in series.iter().enumerate() {
             let color = PALETTE[s % PALETTE.len()];
             let points: Vec<(i64, f64)> = days
@@ -180,7 +193,7 @@ pub fn lines(
                 .filter_map(|(t, v)| Some((*t, *v.get(s)?)))
                 .collect();
             c.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
-                .map_err(|e| fail(&e))?
+                .map_err(|e| e.to_string())?
                 .label(name.as_str())
                 .legend(move |(x, y)| {
                     PathElement::new([(x, y), (x + 14, y)], color.stroke_width(2))
@@ -190,18 +203,10 @@ pub fn lines(
                     .into_iter()
                     .map(|p| Circle::new(p, 3, color.filled())),
             )
-            .map_err(|e| fail(&e))?;
+            .map_err(|e| e.to_string())?;
         }
-        c.configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font((FONT, 12))
-            .position(SeriesLabelPosition::UpperLeft)
-            .draw()
-            .map_err(|e| fail(&e))?;
-        root.present().map_err(|e| fail(&e))?;
-    }
-    Ok(svg)
+        legend(&mut c)
+    })
 }
 
 /// A number for an axis: 1234567 → "1.23M", 0.0012 → "0.0012".
