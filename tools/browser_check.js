@@ -5,10 +5,12 @@
 //   errors  — console errors, uncaught exceptions and log errors (a blocked asset is one),
 //   figures — every <figure class="chart">: its id, whether it holds an <svg>, its shapes and texts,
 //   tables  — every <table class="numbers">: its rows (cells as text), by data-chart or id,
-//   tiles   — the summary tiles: id → value.
-// With a second argument, a full-page PNG screenshot is written there.
+//   tiles   — the summary tiles: id → value;
+//   status, contentType — the HTTP status and the media type the page was served with.
+// PAGE is a file or an http(s) URL (a page as a bucket serves it: a page served as a download
+// fails the check). With a second argument, a full-page PNG screenshot is written there.
 //
-//   node tools/browser_check.js PAGE.html [SCREENSHOT.png]
+//   node tools/browser_check.js PAGE.html|URL [SCREENSHOT.png]
 'use strict';
 const { spawn } = require('child_process');
 const fs = require('fs');
@@ -17,7 +19,7 @@ const path = require('path');
 
 const [page, shot] = process.argv.slice(2);
 if (!page) {
-  console.error('usage: node tools/browser_check.js PAGE.html [SCREENSHOT.png]');
+  console.error('usage: node tools/browser_check.js PAGE.html|URL [SCREENSHOT.png]');
   process.exit(2);
 }
 
@@ -103,7 +105,8 @@ function collect() {
   }
   const tiles = {};
   for (const t of document.querySelectorAll('.tile')) tiles[t.id] = text(t.querySelector('b'));
-  return { title: document.title, figures, tables, tiles, external: performance.getEntriesByType('resource').map((r) => r.name) };
+  const nav = performance.getEntriesByType('navigation')[0];
+  return { status: nav ? nav.responseStatus : null, title: document.title, contentType: document.contentType, figures, tables, tiles, external: performance.getEntriesByType('resource').map((r) => r.name) };
 }
 
 async function main() {
@@ -125,7 +128,13 @@ async function main() {
   for (const domain of ['Runtime', 'Log', 'Page']) await send(`${domain}.enable`, {}, sessionId);
   await send('Emulation.setDeviceMetricsOverride', { width: 1200, height: 900, deviceScaleFactor: 1, mobile: false }, sessionId);
   const loaded = once('Page.loadEventFired', sessionId);
-  await send('Page.navigate', { url: 'file://' + path.resolve(page) }, sessionId);
+  const url = /^https?:\/\//.test(page) ? page : 'file://' + path.resolve(page);
+  const navigated = await send('Page.navigate', { url }, sessionId);
+  if (navigated.errorText) {
+    console.error(`browser check: ${url} did not open as a page: ${navigated.errorText}`);
+    browser.kill('SIGKILL');
+    process.exit(1);
+  }
   await loaded;
   // Late console messages (a CSP report, a failed image) arrive just after load.
   await new Promise((r) => setTimeout(r, 300));

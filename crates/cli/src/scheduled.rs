@@ -212,8 +212,16 @@ async fn run_job(
 }
 
 /// The report page of a health run: into the store when executing (`reports/latest.html` and a
-/// dated copy), planned in a dry run.
+/// dated copy), planned in a dry run. The page covers the whole partner, so of a sharded health
+/// run only shard 0 writes it.
 async fn publish_report(o: &Opened, a: &ScheduledArgs) -> Result<(), Failure> {
+    if let Some(shard) = o.ctx.settings.shard.filter(|s| s.index != 0) {
+        crate::say::line(format!(
+            "report: written by shard 0 of {} (the page covers every shard)",
+            shard.count
+        ));
+        return Ok(());
+    }
     let prices = crate::report::prices(&a.prices)?;
     let class = archiver::store::StorageClass::parse(&a.run.storage_class)?;
     let data =

@@ -48,6 +48,35 @@ fn open_in_browser(page: &Path, shot: Option<&Path>) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// An S3 client of moto's bucket, apart from the tool's.
+fn bucket_client(endpoint: &str) -> aws_sdk_s3::Client {
+    use aws_sdk_s3::config::{Credentials, Region};
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version_latest()
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+/// A link that reads `key` from the bucket for ten minutes without further credentials.
+async fn presigned_read(endpoint: &str, bucket: &str, key: &str) -> String {
+    let expires =
+        aws_sdk_s3::presigning::PresigningConfig::expires_in(std::time::Duration::from_secs(600))
+            .unwrap();
+    bucket_client(endpoint)
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .presigned(expires)
+        .await
+        .unwrap()
+        .uri()
+        .to_string()
+}
+
 async fn set_faults(s: &kaltura_sim::SimServer, rules: &[&str]) {
     s.sim()
         .faults
@@ -193,11 +222,19 @@ async fn the_report_in_the_bucket_shows_the_partners_numbers_in_a_real_browser()
     .await
     .unwrap();
     assert_eq!(html, dated, "the dated copy is the latest page");
-    let dir = tempfile::tempdir().unwrap();
-    let page_file = dir.path().join("latest.html");
-    std::fs::write(&page_file, &html).unwrap();
+    // Opened as the bucket serves it, by a presigned link as the S3 console makes one: as a
+    // page, not as a download.
+    let env = |k: &str| a.env.iter().find(|(n, _)| n == k).unwrap().1.clone();
+    let url = presigned_read(
+        &env("AWS_ENDPOINT_URL"),
+        &env("AWS_BUCKET"),
+        "reports/latest.html",
+    )
+    .await;
     let shot = root().join("target/report-screenshot.png");
-    let page = open_in_browser(&page_file, Some(&shot));
+    let page = open_in_browser(Path::new(&url), Some(&shot));
+    assert_eq!(page["status"], 200, "{page}");
+    assert_eq!(page["contentType"], "text/html", "{page}");
     assert!(
         std::fs::metadata(&shot).unwrap().len() > 10_000,
         "no screenshot"
@@ -317,6 +354,15 @@ async fn the_report_in_the_bucket_shows_the_partners_numbers_in_a_real_browser()
         assert_eq!(info.storage_class.as_str(), "GLACIER");
         copy_bytes += info.size;
     }
+    // A copy downloaded from the bucket is a video to whoever opens it.
+    let head = bucket_client(&env("AWS_ENDPOINT_URL"))
+        .head_object()
+        .bucket(env("AWS_BUCKET"))
+        .key(&replaced_now[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.content_type(), Some("video/mp4"));
     let savings = table(&page, "chart-savings");
     let this_month = savings.last().unwrap();
     assert_eq!(this_month[1], "GLACIER");

@@ -308,6 +308,34 @@ async fn identical_tasks_with_a_shard_count_each_claim_a_shard_and_do_the_work_o
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn of_a_sharded_health_run_only_shard_0_writes_the_report_page() {
+    let s = sim(20, 97).await;
+    let a = local_archive();
+    let reports = || async { a.store.list("reports/").await.unwrap().len() };
+    let other = cli(
+        &s,
+        &a,
+        &["run", "health", "--execute", "--shard", "1/2"],
+        &[],
+    )
+    .await;
+    let said = String::from_utf8_lossy(&other.stderr);
+    assert_eq!(other.status.code(), Some(0), "{said}");
+    assert!(said.contains("report: written by shard 0 of 2"), "{said}");
+    assert_eq!(reports().await, 0);
+    let first = cli(
+        &s,
+        &a,
+        &["run", "health", "--execute", "--shard", "0/2"],
+        &[],
+    )
+    .await;
+    let said = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(0), "{said}");
+    assert_eq!(reports().await, 2, "latest and a dated copy: {said}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn on_s3_a_run_that_cannot_reach_its_bucket_exits_5_with_a_summary_and_the_next_run_proceeds()
 {
     let Some(ep) = moto() else { return };

@@ -8,6 +8,7 @@
 
 pub mod checksum;
 pub mod local;
+pub mod media_type;
 pub mod s3;
 #[cfg(test)]
 pub(crate) mod testing;

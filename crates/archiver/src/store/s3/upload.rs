@@ -13,6 +13,7 @@ use super::builder::Encryption;
 use super::S3Store;
 use crate::store::check_len;
 use crate::store::checksum::Crc64;
+use crate::store::media_type;
 use crate::store::{ByteStream, Error, PutOptions, Result};
 
 /// Smallest part (S3 minimum is 5 MiB; 8 MiB keeps the part count low for small objects).
@@ -95,6 +96,7 @@ impl S3Store {
                 opts.storage_class.as_str(),
             ))
             .set_metadata(Some(opts.meta.to_map().into_iter().collect()))
+            .content_type(media_type::of(key, &opts.meta))
             .set_server_side_encryption(sse)
             .set_ssekms_key_id(kms_key)
             .body(SdkBody::from_body_1_x(SyncBody(source.clone())))
@@ -173,6 +175,7 @@ impl S3Store {
                 opts.storage_class.as_str(),
             ))
             .set_metadata(Some(opts.meta.to_map().into_iter().collect()))
+            .content_type(media_type::of(key, &opts.meta))
             .set_server_side_encryption(sse)
             .set_ssekms_key_id(kms_key)
             .body(SdkBody::from(data))
@@ -201,6 +204,7 @@ impl S3Store {
                 opts.storage_class.as_str(),
             ))
             .set_metadata(Some(opts.meta.to_map().into_iter().collect()))
+            .content_type(media_type::of(key, &opts.meta))
             .checksum_algorithm(ChecksumAlgorithm::Crc64Nvme)
             .checksum_type(ChecksumType::FullObject)
             .set_server_side_encryption(sse)
