@@ -394,6 +394,16 @@ async fn the_report_in_the_bucket_shows_the_partners_numbers_in_a_real_browser()
     let runs = table(&page, "chart-runs");
     let commands: Vec<&str> = runs.iter().map(|r| r[1]).collect();
     assert_eq!(commands, ["run-archive", "run-archive", "run-restore"]);
+    // Each run's bar has a label of its own, though the three started within seconds.
+    let runs_figure = figures.iter().find(|f| f["id"] == "chart-runs").unwrap();
+    let run_labels: BTreeSet<&str> = runs_figure["texts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t.as_str())
+        .filter(|t| t.len() >= 11 && t.as_bytes()[2] == b'-' && t.as_bytes()[5] == b' ')
+        .collect();
+    assert_eq!(run_labels.len(), 3, "{run_labels:?}");
     assert_eq!(runs[0][3], failed_first.len().to_string(), "{runs:?}");
     assert_eq!(runs[1][3], "0");
     let failures: BTreeSet<String> = table(&page, "failures")

@@ -98,8 +98,8 @@ pub fn bars(
         } else {
             top * 1.1
         };
-        // A segmented range of 0..k has k + 1 segments.
-        let last = bars.len().saturating_sub(1).max(1) as u32;
+        // A segmented range of 0..k has k + 1 segments: one per bar.
+        let last = bars.len().saturating_sub(1) as u32;
         let mut c = builder(root, title)
             .build_cartesian_2d((0u32..last).into_segmented(), (bottom * 1.1)..top)
             .map_err(|e| e.to_string())?;
@@ -129,12 +129,14 @@ pub fn bars(
                     .iter()
                     .filter(|x| (**x >= 0.0) == (v >= 0.0))
                     .sum();
-                let i = i as u32;
+                // The last bar ends at the plot's end (a single bar's range has no next value).
+                let end = if i + 1 == bars.len() {
+                    SegmentValue::Last
+                } else {
+                    SegmentValue::Exact(i as u32 + 1)
+                };
                 let mut r = Rectangle::new(
-                    [
-                        (SegmentValue::Exact(i), below),
-                        (SegmentValue::Exact(i + 1), below + v),
-                    ],
+                    [(SegmentValue::Exact(i as u32), below), (end, below + v)],
                     color.filled(),
                 );
                 r.set_margin(0, 0, 6, 6);
@@ -262,6 +264,42 @@ mod tests {
         assert!(svg.starts_with("<svg"), "{}", &svg[..40]);
         assert!(svg.contains("2026-01") && svg.contains("2026-02"));
         assert!(svg.contains("DEEP_ARCHIVE") && svg.contains("Savings"));
+    }
+
+    /// Widths of the bars of the first series (fill #0072B2), in pixels.
+    fn bar_widths(svg: &str) -> Vec<f64> {
+        svg.split("<rect")
+            .skip(1)
+            .filter(|r| r.contains("fill=\"#0072B2\"") && !r.contains("width=\"10\""))
+            .map(|r| {
+                let w = r.split("width=\"").nth(1).unwrap();
+                w[..w.find('"').unwrap()].parse().unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bars_share_the_width_of_the_plot_with_no_empty_slot() {
+        let bar = |label: &str| Bar {
+            label: label.into(),
+            values: vec![1.0],
+        };
+        let one = bars("t", "One", "USD", &["GLACIER".into()], &[bar("a")]).unwrap();
+        let two = bars(
+            "t",
+            "Two",
+            "USD",
+            &["GLACIER".into()],
+            &[bar("a"), bar("b")],
+        )
+        .unwrap();
+        let (one, two) = (bar_widths(&one), bar_widths(&two));
+        assert_eq!((one.len(), two.len()), (1, 2), "{one:?} {two:?}");
+        // Each bar's slot is the plot's width over the number of bars, less the same margins.
+        assert!(
+            (one[0] + 12.0 - 2.0 * (two[0] + 12.0)).abs() <= 2.0,
+            "{one:?} {two:?}"
+        );
     }
 
     #[test]

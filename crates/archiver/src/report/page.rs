@@ -339,6 +339,15 @@ pub fn render(r: &ReportData) -> Result<String, ChartError> {
 
     body.push_str("<h2>The last runs</h2>");
     let kinds = ["done", "failed", "waiting", "other"];
+    // MM-DD HH:MM tells runs of one day apart; with seconds when two share a minute.
+    let minute = |t: i64| date_time(t)[5..16].to_string();
+    let starts: Vec<String> = r
+        .history
+        .runs
+        .iter()
+        .map(|run| minute(run.started))
+        .collect();
+    let share_a_minute = starts.windows(2).any(|w| w[0] == w[1]);
     let bars: Vec<Bar> = r
         .history
         .runs
@@ -348,8 +357,7 @@ pub fn render(r: &ReportData) -> Result<String, ChartError> {
             let other: u64 =
                 run.outcomes.values().sum::<u64>() - get("done") - get("failed") - get("waiting");
             Bar {
-                // MM-DD HH:MM: runs of one day told apart.
-                label: date_time(run.started)[5..16].to_string(),
+                label: date_time(run.started)[5..if share_a_minute { 19 } else { 16 }].to_string(),
                 values: vec![
                     get("done") as f64,
                     get("failed") as f64,
