@@ -457,6 +457,42 @@ async fn s3_multipart_upload_is_aborted_when_the_source_fails_midway() {
     );
 }
 
+#[tokio::test]
+async fn s3_objects_carry_their_media_type_on_every_upload_path() {
+    let Some(ep) = moto() else { return };
+    let store = s3_store(&ep, "media-type").await;
+    let small = 64 << 10;
+    let large = (9 << 20) + 5;
+    // (key, size, announced size, file extension, media type): a streamed put (size known and
+    // under a part), a single put (size unknown, under a part), a multipart put (over a part).
+    let cases = [
+        ("0_streamed", small, Some(small as u64), "mp4", "video/mp4"),
+        ("0_single", small, None, "mov", "video/quicktime"),
+        ("0_multipart", large, Some(large as u64), "mp4", "video/mp4"),
+        (
+            "reports/latest.html",
+            small,
+            None,
+            "html",
+            "text/html; charset=utf-8",
+        ),
+    ];
+    for (k, len, announced, ext, media_type) in cases {
+        let (_, body) = source(len, 1 << 20, 7);
+        let mut o = opts(announced, StorageClass::Standard);
+        o.meta.file_ext = ext.into();
+        store.put(&key(k), body, &o).await.unwrap();
+        let head = raw_client(&ep)
+            .head_object()
+            .bucket(store.bucket())
+            .key(k)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.content_type(), Some(media_type), "{k}");
+    }
+}
+
 /// A plain SDK client on moto, for what the store must not do (tampering, inspection, buckets).
 fn raw_client(endpoint: &str) -> aws_sdk_s3::Client {
     let conf = aws_sdk_s3::config::Builder::new()

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::charts::{self, Bar, ChartError};
-use super::history::HistoryPoint;
+use super::history::{HistoryPoint, RunTally};
 use super::ReportData;
 use crate::notice::template::escape_html as esc;
 use crate::stats::{human_bytes, Tally};
@@ -339,25 +339,21 @@ pub fn render(r: &ReportData) -> Result<String, ChartError> {
 
     body.push_str("<h2>The last runs</h2>");
     let kinds = ["done", "failed", "waiting", "other"];
-    // MM-DD HH:MM tells runs of one day apart; with seconds when two share a minute.
-    let minute = |t: i64| date_time(t)[5..16].to_string();
-    let starts: Vec<String> = r
-        .history
-        .runs
-        .iter()
-        .map(|run| minute(run.started))
-        .collect();
-    let share_a_minute = starts.windows(2).any(|w| w[0] == w[1]);
-    let bars: Vec<Bar> = r
-        .history
-        .runs
+    // MM-DD HH:MM tells runs of one day apart; to the second when two share a minute.
+    let label = |run: &RunTally, end: usize| date_time(run.started)[5..end].to_string();
+    let runs = &r.history.runs;
+    let share_a_minute = runs
+        .windows(2)
+        .any(|w| label(&w[0], 16) == label(&w[1], 16));
+    let label_end = if share_a_minute { 19 } else { 16 };
+    let bars: Vec<Bar> = runs
         .iter()
         .map(|run| {
             let get = |k: &str| run.outcomes.get(k).copied().unwrap_or(0);
             let other: u64 =
                 run.outcomes.values().sum::<u64>() - get("done") - get("failed") - get("waiting");
             Bar {
-                label: date_time(run.started)[5..if share_a_minute { 19 } else { 16 }].to_string(),
+                label: label(run, label_end),
                 values: vec![
                     get("done") as f64,
                     get("failed") as f64,
